@@ -1,0 +1,161 @@
+import type { Clock } from "./clock.ts";
+import type { WorkflowEvent } from "./events.ts";
+import type { Random } from "./random.ts";
+import type { Task, TaskContext } from "./task.ts";
+import type { CanoError } from "./errors.ts";
+import { engineError, isPermanentError, toCanoError } from "./errors.ts";
+import { maxAttempts, retryDelayMs } from "./retry.ts";
+
+/** @internal What the retry loop needs from the run around it. */
+export interface RunScope {
+  readonly workflowId: string;
+  readonly clock: Clock;
+  readonly random: Random;
+  /** Set only when someone observes the run; building events is skipped otherwise. */
+  readonly emit: ((event: WorkflowEvent) => void) | undefined;
+}
+
+/** @internal One dispatch of one task: who it is and how far its retry loop got. */
+export interface AttemptTarget<TResources> {
+  readonly state: string;
+  readonly taskId: string;
+  readonly task: Task<string, TResources>;
+  /** The 1-based attempt in progress, or 0 before the first. */
+  attempt: number;
+}
+
+function contextFor<TResources>(
+  base: TaskContext<TResources>,
+  attempt: number,
+  signal: AbortSignal,
+): TaskContext<TResources> {
+  return {
+    state: base.state,
+    store: base.store,
+    resources: base.resources,
+    signal,
+    attempt,
+    workflowId: base.workflowId,
+    clock: base.clock,
+  };
+}
+
+/**
+ * One attempt bounded by `attemptTimeoutMs`: the attempt gets its own signal, aborted with a
+ * `timeout` error when the time is up or with the outer reason when the outer signal aborts.
+ */
+function timedAttempt<T, TResources>(
+  target: AttemptTarget<TResources>,
+  base: TaskContext<TResources>,
+  timeoutMs: number,
+  abortable: boolean,
+  body: (ctx: TaskContext<TResources>) => T | Promise<T>,
+): Promise<T> {
+  const outer = base.signal;
+  if (abortable && outer.aborted) return Promise.reject(outer.reason);
+  const controller = new AbortController();
+  return new Promise<T>((resolve, reject) => {
+    const onOuterAbort = () => {
+      cancelTimer();
+      controller.abort(outer.reason);
+      reject(outer.reason);
+    };
+    const cancelTimer = base.clock.schedule(timeoutMs, () => {
+      if (abortable) outer.removeEventListener("abort", onOuterAbort);
+      const error = engineError(
+        "timeout",
+        `Task "${target.taskId}": attempt ${target.attempt} exceeded attemptTimeoutMs (${timeoutMs} ms)`,
+        { details: { timeoutMs } },
+      );
+      controller.abort(error);
+      reject(error);
+    });
+    if (abortable) outer.addEventListener("abort", onOuterAbort, { once: true });
+    const settle = () => {
+      cancelTimer();
+      if (abortable) outer.removeEventListener("abort", onOuterAbort);
+    };
+    new Promise<T>((run) => run(body(contextFor(base, target.attempt, controller.signal)))).then(
+      (value) => {
+        settle();
+        resolve(value);
+      },
+      (error: unknown) => {
+        settle();
+        reject(error);
+      },
+    );
+  });
+}
+
+function retryable<TResources>(task: Task<string, TResources>, error: CanoError): boolean {
+  if (isPermanentError(error)) return false;
+  if (task.retryIf === undefined) return true;
+  try {
+    return task.retryIf(error) === true;
+  } catch {
+    // A broken predicate must not turn one failure into an endless loop: stop retrying.
+    return false;
+  }
+}
+
+/**
+ * @internal The retry loop around `body` (reference §5): breaker check before each attempt (an open
+ * breaker ends the loop without consuming an attempt), optional per-attempt timeout, outcome
+ * recorded on the breaker, `retryIf`/`PermanentError` respected, backoff on the clock.
+ * `base.signal` aborting (cancellation, total timeout, a lost split branch) ends it with its reason;
+ * when `abortable` is false that signal can never fire and is not watched. The caller races the
+ * whole dispatch against the signal, so a task that ignores it cannot hang the run.
+ */
+export async function runAttempts<T, TResources>(
+  scope: RunScope,
+  target: AttemptTarget<TResources>,
+  base: TaskContext<TResources>,
+  abortable: boolean,
+  body: (ctx: TaskContext<TResources>) => T | Promise<T>,
+): Promise<T> {
+  const { task, taskId, state } = target;
+  const limit = maxAttempts(task.retry);
+  const breaker = task.circuitBreaker;
+  for (;;) {
+    const attempt = ++target.attempt;
+    const permit = breaker?.tryAcquire();
+    if (breaker !== undefined && permit === undefined) {
+      target.attempt = attempt - 1;
+      scope.emit?.({ type: "circuit_open", at: scope.clock.now(), workflowId: scope.workflowId, state, taskId });
+      throw engineError("circuit_open", `Task "${taskId}": ${breaker.rejectionMessage()}`);
+    }
+    try {
+      const value =
+        task.attemptTimeoutMs !== undefined
+          ? await timedAttempt(target, base, task.attemptTimeoutMs, abortable, body)
+          : await body(contextFor(base, attempt, base.signal));
+      if (permit !== undefined) breaker?.recordSuccess(permit);
+      return value;
+    } catch (thrown) {
+      if (permit !== undefined) breaker?.recordFailure(permit);
+      if (abortable && base.signal.aborted) throw base.signal.reason;
+      const error = toCanoError(thrown, `Task "${taskId}"`);
+      if (attempt >= limit || !retryable(task, error)) {
+        if (attempt < limit || limit === 1) throw error;
+        throw engineError("retry_exhausted", `Task "${taskId}" failed after ${attempt} attempts: ${error.message}`, {
+          cause: error,
+          attempt,
+          details: { attempts: attempt },
+        });
+      }
+      const delayMs = retryDelayMs(task.retry, attempt - 1, scope.random());
+      scope.emit?.({
+        type: "retry",
+        at: scope.clock.now(),
+        workflowId: scope.workflowId,
+        state,
+        taskId,
+        attempt,
+        delayMs,
+        error: error.toJSON(),
+      });
+      await scope.clock.sleep(delayMs, abortable ? base.signal : undefined);
+    }
+  }
+}

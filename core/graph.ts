@@ -1,0 +1,60 @@
+import type { WorkflowDefinition } from "./definition.ts";
+import type { TaskKind } from "./task.ts";
+
+/** A state of the machine, as plain data. */
+export interface GraphNode {
+  readonly id: string;
+  /** How the state runs; `"exit"` for exit states (an exit state's handler never runs). */
+  readonly kind: TaskKind | "exit";
+  /** False when the state's task declares no `to`: its edges are the ones seen at run time so far. */
+  readonly declared: boolean;
+}
+
+/** A transition of the machine. */
+export interface GraphEdge {
+  readonly from: string;
+  readonly to: string;
+  /** True for an edge seen at run time rather than declared with `to`. */
+  readonly learned: boolean;
+}
+
+/** The machine as plain data: for drawing, docs and the playground. */
+export interface WorkflowGraph {
+  readonly nodes: readonly GraphNode[];
+  readonly edges: readonly GraphEdge[];
+}
+
+/** @internal The graph of a workflow: declared edges plus those learned from runs. */
+export function buildGraph<TResources>(definition: WorkflowDefinition<TResources>): WorkflowGraph {
+  const nodes: GraphNode[] = [];
+  const edges: GraphEdge[] = [];
+  for (const [id, entry] of definition.states) {
+    if (definition.exits.has(id)) continue;
+    const declared = entry.task.to !== undefined;
+    nodes.push({ id, kind: entry.kind === "router" ? "router" : entry.task.kind, declared });
+    const targets = entry.task.to ?? definition.learnedEdges.get(id) ?? [];
+    for (const to of targets) edges.push({ from: id, to, learned: !declared });
+  }
+  for (const id of definition.exits) nodes.push({ id, kind: "exit", declared: true });
+  return { nodes, edges };
+}
+
+const escape = (label: string) => label.replace(/"/g, "#quot;");
+
+/** @internal The graph as a Mermaid flowchart: exits are stadiums, routers diamonds, learned edges dotted. */
+export function graphToMermaid(graph: WorkflowGraph): string {
+  const ids = new Map(graph.nodes.map((node, index) => [node.id, `s${index}`]));
+  const lines = ["flowchart TD"];
+  for (const node of graph.nodes) {
+    const label = escape(node.id);
+    const id = ids.get(node.id)!;
+    if (node.kind === "exit") lines.push(`  ${id}(["${label}"])`);
+    else if (node.kind === "router") lines.push(`  ${id}{"${label}"}`);
+    else lines.push(`  ${id}["${label}"]`);
+  }
+  for (const edge of graph.edges) {
+    const to = ids.get(edge.to);
+    if (to !== undefined) lines.push(`  ${ids.get(edge.from)} ${edge.learned ? "-.->" : "-->"} ${to}`);
+  }
+  return lines.join("\n");
+}

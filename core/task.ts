@@ -1,0 +1,169 @@
+import type { CircuitBreaker } from "./circuit-breaker.ts";
+import type { Clock } from "./clock.ts";
+import type { RetryPolicy } from "./retry.ts";
+import type { KeyValueStore } from "./store.ts";
+import { CanoError } from "./errors.ts";
+import { defaultRetry } from "./retry.ts";
+
+/** What every task receives. */
+export interface TaskContext<TResources = unknown> {
+  /** The state being executed. */
+  readonly state: string;
+  /** The workflow's key-value store, shared by every state of the run. */
+  readonly store: KeyValueStore;
+  /** The resources the workflow was built with. */
+  readonly resources: TResources;
+  /**
+   * Fires on run cancellation, attempt timeout, total timeout, and for split branches that lost.
+   * Pass it to `fetch` and friends; the engine stops waiting for the task when it fires anyway.
+   */
+  readonly signal: AbortSignal;
+  /** 1-based attempt number within the retry loop. */
+  readonly attempt: number;
+  /** The run's id; with `state` it makes an idempotency key for side effects. */
+  readonly workflowId: string;
+  /** The workflow's clock: use it instead of `setTimeout`/`Date.now` to stay testable. */
+  readonly clock: Clock;
+}
+
+/** The retry, timeout and breaker settings of a task. */
+export interface TaskOptions<TTo extends string = string> {
+  /** The states this task may return. When given, returning anything else does not compile. */
+  readonly to?: readonly TTo[];
+  /** Retry policy for the retried part. Default `exponential(3)`; `none()` for a single attempt. */
+  readonly retry?: RetryPolicy;
+  /** Upper bound for each attempt; an attempt that exceeds it fails with a `timeout` error (retried). */
+  readonly attemptTimeoutMs?: number;
+  /** Checked before every attempt; an open breaker ends the retry loop with `circuit_open`. */
+  readonly circuitBreaker?: CircuitBreaker;
+  /** Decides whether a failed attempt is retried; `PermanentError`s never are. Default: retry everything. */
+  readonly retryIf?: (error: CanoError) => boolean;
+  /** The task's id in events and checkpoints. Default: the state it is registered under. */
+  readonly name?: string;
+}
+
+/** The kind of processing model a task is. */
+export type TaskKind = "task" | "node" | "router";
+
+/** @internal Runs `body` under the task's retry, timeout and breaker settings. */
+export type AttemptRunner<TResources> = <T>(body: (ctx: TaskContext<TResources>) => T | Promise<T>) => Promise<T>;
+
+/**
+ * A unit of work a state runs; build one with {@link task}, {@link node} or {@link router}.
+ * `TTo` is the union of states it can return.
+ */
+export interface Task<TTo extends string = string, TResources = unknown> {
+  readonly kind: TaskKind;
+  readonly name: string | undefined;
+  readonly to: readonly TTo[] | undefined;
+  readonly retry: RetryPolicy;
+  readonly attemptTimeoutMs: number | undefined;
+  readonly circuitBreaker: CircuitBreaker | undefined;
+  readonly retryIf: ((error: CanoError) => boolean) | undefined;
+  /** @internal Drives the task; `attempts` wraps the part that is retried. */
+  readonly execute: (ctx: TaskContext<TResources>, attempts: AttemptRunner<TResources>) => Promise<TTo>;
+}
+
+type MaybePromise<T> = T | Promise<T>;
+
+/** A task with declared targets: its body may only return one of them. */
+type Declared<TTo extends string> = TaskOptions<TTo> & { readonly to: readonly TTo[] };
+/** A task without declared targets: the targets are whatever its body returns. */
+type Undeclared = TaskOptions<never> & { readonly to?: undefined };
+
+function settings<TTo extends string>(kind: TaskKind, options: TaskOptions<TTo>) {
+  const { attemptTimeoutMs } = options;
+  if (attemptTimeoutMs !== undefined && !(Number.isFinite(attemptTimeoutMs) && attemptTimeoutMs > 0)) {
+    throw new CanoError(
+      "configuration",
+      `${kind}: attemptTimeoutMs must be a finite number of milliseconds > 0, received ${String(attemptTimeoutMs)}`,
+    );
+  }
+  if (options.to !== undefined && !Array.isArray(options.to)) {
+    throw new CanoError("configuration", `${kind}: "to" must be an array of states, received ${typeof options.to}`);
+  }
+  return {
+    kind,
+    name: options.name,
+    to: options.to,
+    retry: options.retry ?? defaultRetry,
+    attemptTimeoutMs,
+    circuitBreaker: options.circuitBreaker,
+    retryIf: options.retryIf,
+  };
+}
+
+/**
+ * The simplest processing model: one `run` that returns the next state. The whole `run` is retried.
+ *
+ * @example
+ * task({ to: ["summarize", "failed"], retry: exponential(3), attemptTimeoutMs: 5_000,
+ *   run: async ({ store, signal }) => { await store.put("page", await (await fetch(url, { signal })).text()); return "summarize"; } })
+ */
+export function task<const TTo extends string, TResources = unknown>(
+  definition: Declared<TTo> & { readonly run: (ctx: TaskContext<TResources>) => MaybePromise<NoInfer<TTo>> },
+): Task<TTo, TResources>;
+export function task<TTo extends string, TResources = unknown>(
+  definition: Undeclared & { readonly run: (ctx: TaskContext<TResources>) => MaybePromise<TTo> },
+): Task<TTo, TResources>;
+export function task<TTo extends string, TResources>(
+  definition: TaskOptions<TTo> & { readonly run: (ctx: TaskContext<TResources>) => MaybePromise<TTo> },
+): Task<TTo, TResources> {
+  const { run } = definition;
+  return { ...settings("task", definition), execute: (_ctx, attempts) => attempts(run) };
+}
+
+/**
+ * A read-only branch: `route` looks at the store or resources and picks the next state. Registered
+ * with `registerRouter`, it writes no checkpoint row.
+ */
+export function router<const TTo extends string, TResources = unknown>(
+  definition: Declared<TTo> & { readonly route: (ctx: TaskContext<TResources>) => MaybePromise<NoInfer<TTo>> },
+): Task<TTo, TResources>;
+export function router<TTo extends string, TResources = unknown>(
+  definition: Undeclared & { readonly route: (ctx: TaskContext<TResources>) => MaybePromise<TTo> },
+): Task<TTo, TResources>;
+export function router<TTo extends string, TResources>(
+  definition: TaskOptions<TTo> & { readonly route: (ctx: TaskContext<TResources>) => MaybePromise<TTo> },
+): Task<TTo, TResources> {
+  const { route } = definition;
+  return { ...settings("router", definition), execute: (_ctx, attempts) => attempts(route) };
+}
+
+/** The three phases of a {@link node}. */
+interface NodePhases<TTo extends string, TResources, TPrep, TExec> {
+  /** Loads inputs; runs once, not retried. */
+  readonly prep: (ctx: TaskContext<TResources>) => MaybePromise<TPrep>;
+  /** The work itself; retried under the node's policy, each attempt given the same `prep` result. */
+  readonly exec: (prep: TPrep, ctx: TaskContext<TResources>) => MaybePromise<TExec>;
+  /** Stores results and picks the next state; runs once, not retried. */
+  readonly post: (ctx: TaskContext<TResources>, exec: TExec, prep: TPrep) => MaybePromise<TTo>;
+}
+
+/**
+ * A structured task in three phases: `prep` → `exec` (retried) → `post`. A node works wherever a
+ * task does.
+ *
+ * @example
+ * node({ prep: ({ store }) => store.get(doc), exec: (text) => llm.summarize(text),
+ *   post: async ({ store }, summary) => { await store.put(summaryKey, summary); return "done"; } })
+ */
+export function node<const TTo extends string, TResources = unknown, TPrep = unknown, TExec = unknown>(
+  definition: Declared<TTo> & NodePhases<NoInfer<TTo>, TResources, TPrep, TExec>,
+): Task<TTo, TResources>;
+export function node<TTo extends string, TResources = unknown, TPrep = unknown, TExec = unknown>(
+  definition: Undeclared & NodePhases<TTo, TResources, TPrep, TExec>,
+): Task<TTo, TResources>;
+export function node<TTo extends string, TResources, TPrep, TExec>(
+  definition: TaskOptions<TTo> & NodePhases<TTo, TResources, TPrep, TExec>,
+): Task<TTo, TResources> {
+  const { prep, exec, post } = definition;
+  return {
+    ...settings("node", definition),
+    async execute(ctx, attempts) {
+      const prepared = await prep(ctx);
+      const result = await attempts((attemptCtx) => exec(prepared, attemptCtx));
+      return post(ctx, result, prepared);
+    },
+  };
+}
