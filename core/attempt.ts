@@ -1,10 +1,10 @@
 import type { Clock } from "./clock.ts";
-import type { WorkflowEvent } from "./events.ts";
-import type { Random } from "./random.ts";
-import type { Task, TaskContext } from "./task.ts";
 import type { CanoError } from "./errors.ts";
 import { engineError, isPermanentError, toCanoError } from "./errors.ts";
+import type { WorkflowEvent } from "./events.ts";
+import type { Random } from "./random.ts";
 import { maxAttempts, retryDelayMs } from "./retry.ts";
+import type { Task, TaskContext } from "./task.ts";
 
 /** @internal What the retry loop needs from the run around it. */
 export interface RunScope {
@@ -122,7 +122,13 @@ export async function runAttempts<T, TResources>(
     const permit = breaker?.tryAcquire();
     if (breaker !== undefined && permit === undefined) {
       target.attempt = attempt - 1;
-      scope.emit?.({ type: "circuit_open", at: scope.clock.now(), workflowId: scope.workflowId, state, taskId });
+      scope.emit?.({
+        type: "circuit_open",
+        at: scope.clock.now(),
+        workflowId: scope.workflowId,
+        state,
+        taskId,
+      });
       throw engineError("circuit_open", `Task "${taskId}": ${breaker.rejectionMessage()}`);
     }
     try {
@@ -138,11 +144,15 @@ export async function runAttempts<T, TResources>(
       const error = toCanoError(thrown, `Task "${taskId}"`);
       if (attempt >= limit || !retryable(task, error)) {
         if (attempt < limit || limit === 1) throw error;
-        throw engineError("retry_exhausted", `Task "${taskId}" failed after ${attempt} attempts: ${error.message}`, {
-          cause: error,
-          attempt,
-          details: { attempts: attempt },
-        });
+        throw engineError(
+          "retry_exhausted",
+          `Task "${taskId}" failed after ${attempt} attempts: ${error.message}`,
+          {
+            cause: error,
+            attempt,
+            details: { attempts: attempt },
+          },
+        );
       }
       const delayMs = retryDelayMs(task.retry, attempt - 1, scope.random());
       scope.emit?.({

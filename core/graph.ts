@@ -39,14 +39,14 @@ export function buildGraph<TResources>(definition: WorkflowDefinition<TResources
   return { nodes, edges };
 }
 
-const escape = (label: string) => label.replace(/"/g, "#quot;");
+const escapeLabel = (label: string) => label.replace(/"/g, "#quot;");
 
 /** @internal The graph as a Mermaid flowchart: exits are stadiums, routers diamonds, learned edges dotted. */
 export function graphToMermaid(graph: WorkflowGraph): string {
   const ids = new Map(graph.nodes.map((node, index) => [node.id, `s${index}`]));
   const lines = ["flowchart TD"];
   for (const node of graph.nodes) {
-    const label = escape(node.id);
+    const label = escapeLabel(node.id);
     const id = ids.get(node.id)!;
     if (node.kind === "exit") lines.push(`  ${id}(["${label}"])`);
     else if (node.kind === "router") lines.push(`  ${id}{"${label}"}`);

@@ -60,9 +60,21 @@ export function exponential(retries = 3, options: ExponentialOptions = {}): Retr
   const { baseMs, multiplier, maxDelayMs, jitter } = { ...exponentialDefaults, ...options };
   expectRetries(retries);
   expect(Number.isFinite(baseMs) && baseMs >= 0, "exponential baseMs must be a finite number ≥ 0", baseMs);
-  expect(Number.isFinite(multiplier) && multiplier > 0, "exponential multiplier must be a finite number > 0", multiplier);
-  expect(Number.isFinite(maxDelayMs) && maxDelayMs >= 0, "exponential maxDelayMs must be a finite number ≥ 0", maxDelayMs);
-  expect(Number.isFinite(jitter) && jitter >= 0 && jitter <= 1, "exponential jitter must be in [0, 1]", jitter);
+  expect(
+    Number.isFinite(multiplier) && multiplier > 0,
+    "exponential multiplier must be a finite number > 0",
+    multiplier,
+  );
+  expect(
+    Number.isFinite(maxDelayMs) && maxDelayMs >= 0,
+    "exponential maxDelayMs must be a finite number ≥ 0",
+    maxDelayMs,
+  );
+  expect(
+    Number.isFinite(jitter) && jitter >= 0 && jitter <= 1,
+    "exponential jitter must be in [0, 1]",
+    jitter,
+  );
   return { kind: "exponential", retries, baseMs, multiplier, maxDelayMs, jitter };
 }
 
@@ -81,7 +93,8 @@ export function maxAttempts(policy: RetryPolicy): number {
 export function retryDelayMs(policy: RetryPolicy, k: number, random: number): number {
   if (policy.kind === "none") return 0;
   if (policy.kind === "fixed") return policy.delayMs;
+  if (policy.baseMs === 0) return 0; // 0 × multiplier^k would be NaN once the power overflows
   const raw = Math.min(policy.baseMs * policy.multiplier ** k, policy.maxDelayMs);
   const scaled = Math.floor(raw * (1 + policy.jitter * (2 * random - 1)));
-  return policy.baseMs > 0 ? Math.max(1, scaled) : scaled;
+  return Math.max(1, scaled);
 }

@@ -1,13 +1,13 @@
+import { raceAbort } from "./abort.ts";
 import type { RunScope } from "./attempt.ts";
+import { type AttemptTarget, runAttempts } from "./attempt.ts";
 import type { StateEntry, WorkflowDefinition } from "./definition.ts";
 import type { CanoError } from "./errors.ts";
-import type { Observer, RunOutcome, WorkflowEvent } from "./events.ts";
-import type { TaskContext } from "./task.ts";
-import { raceAbort } from "./abort.ts";
-import { type AttemptTarget, runAttempts } from "./attempt.ts";
 import { engineError, toCanoError, withRunContext } from "./errors.ts";
+import type { Observer, RunOutcome, WorkflowEvent } from "./events.ts";
 import { setupResources, teardownResources } from "./resources.ts";
 import { didYouMean } from "./suggest.ts";
+import type { TaskContext } from "./task.ts";
 
 /** Per-run options of `orchestrate`. */
 export interface OrchestrateOptions {
@@ -50,7 +50,8 @@ export async function executeRun<TResources>(
 ): Promise<string> {
   const { clock } = definition;
   const workflowId = options.workflowId ?? crypto.randomUUID();
-  const observers = options.onEvent === undefined ? definition.observers : [...definition.observers, options.onEvent];
+  const observers =
+    options.onEvent === undefined ? definition.observers : [...definition.observers, options.onEvent];
   const emit = notifier(observers, definition.reportObserverError);
   const scope: RunScope = { workflowId, clock, random: definition.random, emit };
   const startedAt = clock.now();
@@ -109,11 +110,20 @@ class Run<TResources> {
       for (;;) {
         if (this.#cancel?.aborted) throw this.#cancelledAtBoundary(state);
         this.#path.push(state);
-        this.#emit({ type: "state_enter", at: this.#scope.clock.now(), workflowId: this.#scope.workflowId, state });
+        this.#emit({
+          type: "state_enter",
+          at: this.#scope.clock.now(),
+          workflowId: this.#scope.workflowId,
+          state,
+        });
         if (this.#definition.exits.has(state)) return state;
         const entry = this.#definition.states.get(state);
         if (entry === undefined) {
-          throw this.#fail(engineError("workflow", `Workflow: no task is registered for state "${state}"`), state, 0);
+          throw this.#fail(
+            engineError("workflow", `Workflow: no task is registered for state "${state}"`),
+            state,
+            0,
+          );
         }
         state = await this.#dispatch(state, entry);
       }
@@ -133,7 +143,9 @@ class Run<TResources> {
     const { clock, workflowId } = this.#scope;
     const cancel = this.#cancel;
     const onCancel = () =>
-      controller.abort(engineError("cancelled", "Workflow: the run was cancelled", { workflowId, cause: cancel?.reason }));
+      controller.abort(
+        engineError("cancelled", "Workflow: the run was cancelled", { workflowId, cause: cancel?.reason }),
+      );
     cancel?.addEventListener("abort", onCancel, { once: true });
     const limitMs = this.#definition.totalTimeoutMs;
     const startedAt = clock.now();
@@ -143,10 +155,14 @@ class Run<TResources> {
         : clock.schedule(limitMs, () => {
             const elapsedMs = clock.now() - startedAt;
             controller.abort(
-              engineError("workflow_timeout", `Workflow: total timeout of ${limitMs} ms exceeded after ${elapsedMs} ms`, {
-                workflowId,
-                details: { elapsedMs, limitMs },
-              }),
+              engineError(
+                "workflow_timeout",
+                `Workflow: total timeout of ${limitMs} ms exceeded after ${elapsedMs} ms`,
+                {
+                  workflowId,
+                  details: { elapsedMs, limitMs },
+                },
+              ),
             );
           });
     return () => {
@@ -170,6 +186,8 @@ class Run<TResources> {
       workflowId,
       clock,
     };
+    // A total timeout that fired between states fails the next dispatch before its task starts.
+    if (abortable && signal.aborted) throw this.#fail(signal.reason as CanoError, state, 0);
     this.#emit({ type: "task_start", at: clock.now(), workflowId, state, taskId });
     let next: unknown;
     try {
@@ -182,11 +200,26 @@ class Run<TResources> {
     }
     const problem = this.#checkNext(state, entry, next);
     if (problem !== undefined) {
-      this.#emit({ type: "task_failure", at: clock.now(), workflowId, state, taskId, error: problem.toJSON() });
+      this.#emit({
+        type: "task_failure",
+        at: clock.now(),
+        workflowId,
+        state,
+        taskId,
+        error: problem.toJSON(),
+      });
       throw this.#fail(problem, state, target.attempt);
     }
     const nextState = next as string;
-    this.#emit({ type: "task_success", at: clock.now(), workflowId, state, taskId, attempts: target.attempt, next: nextState });
+    this.#emit({
+      type: "task_success",
+      at: clock.now(),
+      workflowId,
+      state,
+      taskId,
+      attempts: target.attempt,
+      next: nextState,
+    });
     if (task.to === undefined) this.#learn(state, nextState);
     return nextState;
   }
@@ -226,7 +259,10 @@ class Run<TResources> {
 
   #cancelledAtBoundary(state: string): CanoError {
     const { workflowId } = this.#scope;
-    const error = engineError("cancelled", "Workflow: the run was cancelled", { workflowId, cause: this.#cancel?.reason });
+    const error = engineError("cancelled", "Workflow: the run was cancelled", {
+      workflowId,
+      cause: this.#cancel?.reason,
+    });
     return this.#fail(error, state, 0);
   }
 
@@ -238,7 +274,8 @@ class Run<TResources> {
       const { elapsedMs, limitMs } = error.details as { elapsedMs: number; limitMs: number };
       this.#emit({ type: "workflow_timeout", at: clock.now(), workflowId, elapsedMs, limitMs });
     }
-    const structural = error.code === "cancelled" || error.code === "workflow_timeout" || error.code === "circuit_open";
+    const structural =
+      error.code === "cancelled" || error.code === "workflow_timeout" || error.code === "circuit_open";
     const path = [...this.#path];
     return withRunContext(error, { state, attempt: structural ? 0 : Math.max(1, attempt), path, workflowId });
   }

@@ -1,9 +1,9 @@
 import type { CircuitBreaker } from "./circuit-breaker.ts";
 import type { Clock } from "./clock.ts";
-import type { RetryPolicy } from "./retry.ts";
-import type { KeyValueStore } from "./store.ts";
 import { CanoError } from "./errors.ts";
+import type { RetryPolicy } from "./retry.ts";
 import { defaultRetry } from "./retry.ts";
+import type { KeyValueStore } from "./store.ts";
 
 /** What every task receives. */
 export interface TaskContext<TResources = unknown> {
@@ -46,7 +46,9 @@ export interface TaskOptions<TTo extends string = string> {
 export type TaskKind = "task" | "node" | "router";
 
 /** @internal Runs `body` under the task's retry, timeout and breaker settings. */
-export type AttemptRunner<TResources> = <T>(body: (ctx: TaskContext<TResources>) => T | Promise<T>) => Promise<T>;
+export type AttemptRunner<TResources> = <T>(
+  body: (ctx: TaskContext<TResources>) => T | Promise<T>,
+) => Promise<T>;
 
 /**
  * A unit of work a state runs; build one with {@link task}, {@link node} or {@link router}.
@@ -80,7 +82,10 @@ function settings<TTo extends string>(kind: TaskKind, options: TaskOptions<TTo>)
     );
   }
   if (options.to !== undefined && !Array.isArray(options.to)) {
-    throw new CanoError("configuration", `${kind}: "to" must be an array of states, received ${typeof options.to}`);
+    throw new CanoError(
+      "configuration",
+      `${kind}: "to" must be an array of states, received ${typeof options.to}`,
+    );
   }
   return {
     kind,
@@ -118,7 +123,9 @@ export function task<TTo extends string, TResources>(
  * with `registerRouter`, it writes no checkpoint row.
  */
 export function router<const TTo extends string, TResources = unknown>(
-  definition: Declared<TTo> & { readonly route: (ctx: TaskContext<TResources>) => MaybePromise<NoInfer<TTo>> },
+  definition: Declared<TTo> & {
+    readonly route: (ctx: TaskContext<TResources>) => MaybePromise<NoInfer<TTo>>;
+  },
 ): Task<TTo, TResources>;
 export function router<TTo extends string, TResources = unknown>(
   definition: Undeclared & { readonly route: (ctx: TaskContext<TResources>) => MaybePromise<TTo> },

@@ -13,7 +13,8 @@ function isKnown<TResources>(definition: WorkflowDefinition<TResources>, state: 
 /** @internal The problems that make a workflow unrunnable, whatever its initial state (reference §3.3). */
 export function structuralProblems<TResources>(definition: WorkflowDefinition<TResources>): string[] {
   const problems: string[] = [];
-  if (definition.states.size === 0) problems.push("no states are registered; call register(state, task) first");
+  if (definition.states.size === 0)
+    problems.push("no states are registered; call register(state, task) first");
   if (definition.exits.size === 0)
     problems.push("no exit states are defined, so a run could loop forever; call exit(...states)");
   for (const [state, entry] of definition.states) {

@@ -1,17 +1,17 @@
 import type { Clock } from "./clock.ts";
+import { systemClock } from "./clock.ts";
 import type { StateEntry, WorkflowDefinition } from "./definition.ts";
+import { CanoError, describeThrown } from "./errors.ts";
 import type { Observer } from "./events.ts";
 import type { WorkflowGraph } from "./graph.ts";
-import type { Random } from "./random.ts";
-import type { OrchestrateOptions } from "./run.ts";
-import type { KeyValueStore } from "./store.ts";
-import type { Task } from "./task.ts";
-import { systemClock } from "./clock.ts";
-import { CanoError, describeThrown } from "./errors.ts";
 import { buildGraph, graphToMermaid } from "./graph.ts";
+import type { Random } from "./random.ts";
 import { createCryptoRandom } from "./random.ts";
+import type { OrchestrateOptions } from "./run.ts";
 import { executeRun } from "./run.ts";
+import type { KeyValueStore } from "./store.ts";
 import { MemoryStore } from "./store.ts";
+import type { Task } from "./task.ts";
 import { initialStateProblems, structuralProblems, throwIfProblems } from "./validate.ts";
 
 /** What a workflow is built with; everything is optional. */
@@ -63,12 +63,12 @@ export class Workflow<TState extends string, TResources = Record<string, never>>
   }
 
   /** Runs `task` when the machine enters `state`; replaces any task registered there before. */
-  register(state: TState, task: Task<TState, TResources>): this {
+  register<TTo extends TState>(state: TState, task: Task<TTo, TResources>): this {
     return this.#put(state, { kind: "single", task, taskId: task.name ?? state });
   }
 
   /** Like {@link register}, for a read-only branch: no checkpoint row is written for it. */
-  registerRouter(state: TState, router: Task<TState, TResources>): this {
+  registerRouter<TTo extends TState>(state: TState, router: Task<TTo, TResources>): this {
     return this.#put(state, { kind: "router", task: router, taskId: router.name ?? state });
   }
 
@@ -87,7 +87,10 @@ export class Workflow<TState extends string, TResources = Record<string, never>>
   /** Bounds each whole run; a run past it fails with `workflow_timeout`. */
   withTotalTimeout(ms: number): this {
     if (!(Number.isFinite(ms) && ms > 0)) {
-      throw new CanoError("configuration", `Workflow: withTotalTimeout expects milliseconds > 0, received ${String(ms)}`);
+      throw new CanoError(
+        "configuration",
+        `Workflow: withTotalTimeout expects milliseconds > 0, received ${String(ms)}`,
+      );
     }
     this.#totalTimeoutMs = ms;
     return this;
@@ -138,7 +141,10 @@ export class Workflow<TState extends string, TResources = Record<string, never>>
 
   #checkName(state: unknown, method: string): string {
     if (typeof state !== "string" || state === "") {
-      throw new CanoError("configuration", `Workflow: ${method} expects a non-empty state name, received ${describeThrown(state)}`);
+      throw new CanoError(
+        "configuration",
+        `Workflow: ${method} expects a non-empty state name, received ${describeThrown(state)}`,
+      );
     }
     return state;
   }
@@ -171,6 +177,8 @@ export class Workflow<TState extends string, TResources = Record<string, never>>
   #reportObserverError(observer: Observer, error: unknown): void {
     if (this.#reported.has(observer)) return;
     this.#reported.add(observer);
-    console.error(`Cano: an observer threw and was isolated (reported once per observer): ${describeThrown(error)}`);
+    console.error(
+      `Cano: an observer threw and was isolated (reported once per observer): ${describeThrown(error)}`,
+    );
   }
 }

@@ -45,7 +45,8 @@ for (const layer of ["core", "adapters", "examples", "playground", "bench"]) {
     for (const match of text.matchAll(specifiers)) {
       const spec = match[1] ?? match[2] ?? match[3];
       if (!spec.startsWith(".")) {
-        if (here === "core") problems.push(`${where}: imports "${spec}", but core/ takes no packages or built-ins`);
+        if (here === "core")
+          problems.push(`${where}: imports "${spec}", but core/ takes no packages or built-ins`);
         continue;
       }
       const target = resolve(dirname(file), spec);

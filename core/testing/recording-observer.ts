@@ -59,16 +59,22 @@ export class RecordingObserver {
   assertPath(expected: readonly string[]): void {
     const actual = this.statesEntered();
     if (actual.length !== expected.length || actual.some((state, i) => state !== expected[i])) {
-      throw new RecordingAssertionError(`expected path ${list(expected)}, but the run entered ${list(actual)}`);
+      throw new RecordingAssertionError(
+        `expected path ${list(expected)}, but the run entered ${list(actual)}`,
+      );
     }
   }
 
   /** Asserts the last recorded run completed in exit state `state`. */
   assertCompletedWith(state: string): void {
     const end = this.ofType("run_end").at(-1);
-    if (end === undefined) throw new RecordingAssertionError(`expected a run completed with "${state}", but no run ended`);
+    if (end === undefined)
+      throw new RecordingAssertionError(`expected a run completed with "${state}", but no run ended`);
     if (end.outcome !== "completed" || end.state !== state) {
-      const how = end.outcome === "completed" ? `completed with "${end.state}"` : `${end.outcome}: ${end.error?.message}`;
+      const how =
+        end.outcome === "completed"
+          ? `completed with "${end.state}"`
+          : `${end.outcome}: ${end.error?.message}`;
       throw new RecordingAssertionError(`expected a run completed with "${state}", but it ${how}`);
     }
   }
@@ -82,6 +88,11 @@ export class RecordingObserver {
 
   /** Asserts every state with a task (exit states aside) was entered: finds dead states. */
   assertRegisteredStatesEntered(workflow: { graph(): WorkflowGraph }): void {
-    this.assertAllStatesEntered(workflow.graph().nodes.filter((node) => node.kind !== "exit").map((node) => node.id));
+    this.assertAllStatesEntered(
+      workflow
+        .graph()
+        .nodes.filter((node) => node.kind !== "exit")
+        .map((node) => node.id),
+    );
   }
 }

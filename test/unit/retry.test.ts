@@ -1,5 +1,3 @@
-import fc from "fast-check";
-import { describe, expect, it } from "vitest";
 import {
   type CanoError,
   createCryptoRandom,
@@ -11,6 +9,8 @@ import {
   none,
   retryDelayMs,
 } from "cano";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
 
 function configurationError(build: () => unknown): CanoError {
   try {
@@ -48,6 +48,10 @@ describe("retry policies", () => {
     expect(retryDelayMs(policy, 0, 0)).toBe(900);
     expect(retryDelayMs(policy, 0, 0.5)).toBe(1_000);
     expect(retryDelayMs(policy, 0, 0.999_999)).toBe(1_099);
+  });
+
+  it("stays at 0 ms with a zero base, even when the growth factor overflows", () => {
+    expect(retryDelayMs(exponential(3, { baseMs: 0, multiplier: 4 }), 2_000, 0.5)).toBe(0);
   });
 
   it("keeps fixed delays constant", () => {
@@ -97,7 +101,11 @@ describe("retry policies", () => {
     ["NaN retries", () => fixed(Number.NaN, 10), "received NaN"],
     ["fractional retries", () => fixed(1.5, 10), "received 1.5"],
     ["negative delay", () => fixed(2, -5), "fixed delayMs must be a finite number ≥ 0, received -5"],
-    ["NaN base", () => exponential(3, { baseMs: Number.NaN }), "baseMs must be a finite number ≥ 0, received NaN"],
+    [
+      "NaN base",
+      () => exponential(3, { baseMs: Number.NaN }),
+      "baseMs must be a finite number ≥ 0, received NaN",
+    ],
     ["zero multiplier", () => exponential(3, { multiplier: 0 }), "multiplier must be a finite number > 0"],
     ["infinite cap", () => exponential(3, { maxDelayMs: Number.POSITIVE_INFINITY }), "maxDelayMs"],
     ["jitter above 1", () => exponential(3, { jitter: 1.5 }), "jitter must be in [0, 1], received 1.5"],

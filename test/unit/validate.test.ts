@@ -1,5 +1,5 @@
-import { describe, expect, it } from "vitest";
 import { type CanoError, isCanoError, router, task, Workflow } from "cano";
+import { describe, expect, it } from "vitest";
 
 function configurationError(run: () => unknown): CanoError {
   try {
@@ -65,7 +65,15 @@ describe("Workflow.validate", () => {
   it("rejects an unknown initial state before running anything", async () => {
     let ran = false;
     const wf = new Workflow<string>()
-      .register("fetch", task({ run: () => ((ran = true), "done") }))
+      .register(
+        "fetch",
+        task({
+          run: () => {
+            ran = true;
+            return "done";
+          },
+        }),
+      )
       .exit("done");
     const error = (await wf.orchestrate("fetc").catch((e: unknown) => e)) as CanoError;
     expect(error.code).toBe("configuration");
@@ -88,9 +96,9 @@ describe("Workflow.validate", () => {
   });
 
   it("rejects empty or non-string state names at registration", () => {
-    expect(configurationError(() => new Workflow<string>().register("", task({ run: () => "x" }))).message).toContain(
-      "register expects a non-empty state name",
-    );
+    expect(
+      configurationError(() => new Workflow<string>().register("", task({ run: () => "x" }))).message,
+    ).toContain("register expects a non-empty state name");
     expect(configurationError(() => new Workflow<string>().exit(3 as unknown as string)).message).toContain(
       "exit expects a non-empty state name, received 3",
     );
@@ -136,7 +144,9 @@ describe("graph and Mermaid", () => {
   });
 
   it("escapes quotes in state names", () => {
-    const quoted = new Workflow<string>().register('say "hi"', task({ to: ["done"], run: () => "done" })).exit("done");
+    const quoted = new Workflow<string>()
+      .register('say "hi"', task({ to: ["done"], run: () => "done" }))
+      .exit("done");
     expect(quoted.toMermaid()).toContain('s0["say #quot;hi#quot;"]');
   });
 });

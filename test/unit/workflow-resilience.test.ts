@@ -1,4 +1,3 @@
-import { describe, expect, it } from "vitest";
 import {
   type CanoError,
   CircuitBreaker,
@@ -7,11 +6,12 @@ import {
   isCanoError,
   none,
   PermanentError,
-  task,
   type TaskOptions,
+  task,
   Workflow,
 } from "cano";
 import { RecordingObserver, VirtualClock } from "cano/testing";
+import { describe, expect, it } from "vitest";
 
 type S = "call" | "done";
 
@@ -88,7 +88,9 @@ describe("retries", () => {
     const clock = new VirtualClock();
     const recorder = new RecordingObserver();
     const { t } = flaky(10, { retry: fixed(2, 10) });
-    const error = await failure(settle(clock, workflow(clock, recorder).register("call", t).orchestrate("call")));
+    const error = await failure(
+      settle(clock, workflow(clock, recorder).register("call", t).orchestrate("call")),
+    );
     expect(error.code).toBe("retry_exhausted");
     expect(error.attempt).toBe(3);
     expect(error.details).toEqual({ attempts: 3 });
@@ -104,7 +106,9 @@ describe("retries", () => {
   it("returns the raw error when the policy allows a single attempt", async () => {
     const clock = new VirtualClock();
     const { t } = flaky(1, { retry: none() });
-    const error = await failure(settle(clock, workflow(clock, new RecordingObserver()).register("call", t).orchestrate("call")));
+    const error = await failure(
+      settle(clock, workflow(clock, new RecordingObserver()).register("call", t).orchestrate("call")),
+    );
     expect(error.code).toBe("task_execution");
     expect(error.attempt).toBe(1);
   });
@@ -188,7 +192,9 @@ describe("per-attempt timeout", () => {
   });
 
   it("rejects a non-positive attemptTimeoutMs when the task is built", () => {
-    expect(() => task({ attemptTimeoutMs: 0, run: () => "done" })).toThrow(/attemptTimeoutMs must be .* > 0, received 0/);
+    expect(() => task({ attemptTimeoutMs: 0, run: () => "done" })).toThrow(
+      /attemptTimeoutMs must be .* > 0, received 0/,
+    );
   });
 });
 
@@ -253,7 +259,13 @@ describe("circuit breaker", () => {
       .withClock(clock)
       .register(
         "call",
-        task({ to: ["done"], retry: none(), attemptTimeoutMs: 5, circuitBreaker: breaker, run: () => new Promise<never>(() => {}) }),
+        task({
+          to: ["done"],
+          retry: none(),
+          attemptTimeoutMs: 5,
+          circuitBreaker: breaker,
+          run: () => new Promise<never>(() => {}),
+        }),
       )
       .exit("done");
     expect((await failure(settle(clock, wf.orchestrate("call")))).code).toBe("timeout");
@@ -284,22 +296,27 @@ describe("cancellation and total timeout", () => {
   it("fires ctx.signal with a cancelled CanoError as its reason", async () => {
     const controller = new AbortController();
     let reason: unknown;
+    let started!: () => void;
+    const running = new Promise<void>((resolve) => (started = resolve));
     const wf = new Workflow<"slow" | "done">()
       .register(
         "slow",
         task({
           to: ["done"],
-          run: ({ signal }) =>
-            new Promise<"done">((_, reject) =>
+          run: ({ signal }) => {
+            started();
+            return new Promise<"done">((_, reject) =>
               signal.addEventListener("abort", () => {
                 reason = signal.reason;
                 reject(signal.reason);
               }),
-            ),
+            );
+          },
         }),
       )
       .exit("done");
     const run = wf.orchestrate("slow", { signal: controller.signal });
+    await running;
     controller.abort();
     await failure(run);
     expect(isCanoError(reason) && reason.code).toBe("cancelled");
@@ -308,10 +325,15 @@ describe("cancellation and total timeout", () => {
   it("checks cancellation at the state boundary and leaves the unentered state out of the path", async () => {
     const controller = new AbortController();
     const entered: string[] = [];
+    const record = <T extends string>(state: string, next: T): T => {
+      entered.push(state);
+      return next;
+    };
     const wf = new Workflow<"a" | "b" | "done">()
-      .register("a", task({ to: ["b"], run: () => (entered.push("a"), controller.abort(), "b") }))
-      .register("b", task({ to: ["done"], run: () => (entered.push("b"), "done") }))
-      .exit("done");
+      .register("a", task({ to: ["b"], run: () => record("a", "b") }))
+      .register("b", task({ to: ["done"], run: () => record("b", "done") }))
+      .exit("done")
+      .withObserver((event) => event.type === "task_success" && controller.abort());
     const error = await failure(wf.orchestrate("a", { signal: controller.signal }));
     expect(entered).toEqual(["a"]);
     expect(error.code).toBe("cancelled");
@@ -364,6 +386,8 @@ describe("cancellation and total timeout", () => {
   });
 
   it("rejects a non-positive total timeout", () => {
-    expect(() => new Workflow<S>().withTotalTimeout(-1)).toThrow(/withTotalTimeout expects milliseconds > 0, received -1/);
+    expect(() => new Workflow<S>().withTotalTimeout(-1)).toThrow(
+      /withTotalTimeout expects milliseconds > 0, received -1/,
+    );
   });
 });

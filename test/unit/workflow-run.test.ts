@@ -1,6 +1,18 @@
-import { describe, expect, it, vi } from "vitest";
-import { type CanoError, fixed, isCanoError, key, MemoryStore, node, none, router, task, Workflow, type WorkflowEvent } from "cano";
+import {
+  type CanoError,
+  fixed,
+  isCanoError,
+  key,
+  MemoryStore,
+  node,
+  none,
+  router,
+  task,
+  Workflow,
+  type WorkflowEvent,
+} from "cano";
 import { RecordingObserver } from "cano/testing";
+import { describe, expect, it, vi } from "vitest";
 
 type S = "fetch" | "summarize" | "review" | "done" | "failed";
 
@@ -64,7 +76,16 @@ describe("Workflow.orchestrate", () => {
   it("gives each run a fresh unguessable workflow id unless one is passed", async () => {
     const ids: string[] = [];
     const wf = new Workflow<"a" | "done">()
-      .register("a", task({ to: ["done"], run: ({ workflowId }) => (ids.push(workflowId), "done") }))
+      .register(
+        "a",
+        task({
+          to: ["done"],
+          run: ({ workflowId }) => {
+            ids.push(workflowId);
+            return "done";
+          },
+        }),
+      )
       .exit("done");
     await wf.orchestrate("a");
     await wf.orchestrate("a");
@@ -130,9 +151,18 @@ describe("Workflow.orchestrate", () => {
         node({
           to: ["done", "failed"],
           retry: none(),
-          prep: () => (calls.push("prep"), 21),
-          exec: (input: number) => (calls.push("exec"), input * 2),
-          post: (_ctx, result: number, input: number) => (calls.push(`post ${result} ${input}`), result === 42 ? "done" : "failed"),
+          prep: () => {
+            calls.push("prep");
+            return 21;
+          },
+          exec: (input: number) => {
+            calls.push("exec");
+            return input * 2;
+          },
+          post: (_ctx, result: number, input: number) => {
+            calls.push(`post ${result} ${input}`);
+            return result === 42 ? "done" : "failed";
+          },
         }),
       )
       .exit("done", "failed");
@@ -196,10 +226,17 @@ describe("Workflow.orchestrate", () => {
       cache: { setup: () => void log.push("cache up"), teardown: () => void log.push("cache down") },
     };
     const wf = new Workflow<"a" | "done", typeof resources>({ resources })
-      .register("a", task({ to: ["done"], retry: none(), run: async () => {
-        log.push("run");
-        throw new Error("x");
-      } }))
+      .register(
+        "a",
+        task({
+          to: ["done"],
+          retry: none(),
+          run: async () => {
+            log.push("run");
+            throw new Error("x");
+          },
+        }),
+      )
       .exit("done");
     await failure(wf.orchestrate("a"));
     expect(log).toEqual(["db up", "cache up", "run", "cache down", "db down"]);
@@ -209,7 +246,16 @@ describe("Workflow.orchestrate", () => {
     let ran = false;
     const resources = { broken: { setup: () => Promise.reject(new Error("no connection")) } };
     const wf = new Workflow<"a" | "done", typeof resources>({ resources })
-      .register("a", task({ to: ["done"], run: () => ((ran = true), "done") }))
+      .register(
+        "a",
+        task({
+          to: ["done"],
+          run: () => {
+            ran = true;
+            return "done";
+          },
+        }),
+      )
       .exit("done");
     const recorder = new RecordingObserver();
     const error = await failure(wf.withObserver(recorder).orchestrate("a"));
@@ -252,7 +298,12 @@ describe("observers", () => {
     const order: string[] = [];
     const wf = linear().withObserver((e) => order.push(`wf:${e.type}`));
     const events: WorkflowEvent[] = [];
-    await wf.orchestrate("fetch", { onEvent: (e) => (events.push(e), order.push(`run:${e.type}`)) });
+    await wf.orchestrate("fetch", {
+      onEvent: (e) => {
+        events.push(e);
+        order.push(`run:${e.type}`);
+      },
+    });
     expect(order.slice(0, 2)).toEqual(["wf:run_start", "run:run_start"]);
     expect(events.at(-1)?.type).toBe("run_end");
   });
@@ -322,9 +373,16 @@ describe("bad task results", () => {
     const { CanoError } = await import("cano");
     const original = new CanoError("store", "quota exceeded");
     const wf = new Workflow<"a" | "done">()
-      .register("a", task({ to: ["done"], retry: none(), run: async () => {
-        throw original;
-      } }))
+      .register(
+        "a",
+        task({
+          to: ["done"],
+          retry: none(),
+          run: async () => {
+            throw original;
+          },
+        }),
+      )
       .exit("done");
     const error = await failure(wf.orchestrate("a"));
     expect(error.code).toBe("store");

@@ -1,0 +1,39 @@
+import type { WorkflowEvent } from "./events.ts";
+
+function describe(event: WorkflowEvent): string {
+  switch (event.type) {
+    case "run_start":
+      return `run started at "${event.initial}"`;
+    case "state_enter":
+      return `→ ${event.state}`;
+    case "task_start":
+      return `  ${event.taskId}: started`;
+    case "retry":
+      return `  ${event.taskId}: attempt ${event.attempt} failed (${event.error.message}); retrying in ${event.delayMs} ms`;
+    case "task_success":
+      return `  ${event.taskId}: done after ${event.attempts} attempt(s), next "${event.next}"`;
+    case "task_failure":
+      return `  ${event.taskId}: failed [${event.error.code}] ${event.error.message}`;
+    case "circuit_open":
+      return `  ${event.taskId}: circuit open, call rejected`;
+    case "workflow_timeout":
+      return `total timeout: ${event.elapsedMs} ms of ${event.limitMs} ms used`;
+    case "cancelled":
+      return `cancelled at "${event.state}"`;
+    case "teardown_failed":
+      return `resource teardown failed: ${event.error.message}`;
+    case "run_end":
+      return event.outcome === "completed"
+        ? `run completed in "${event.state}" after ${event.durationMs} ms`
+        : `run ${event.outcome} after ${event.durationMs} ms: [${event.error?.code}] ${event.error?.message}`;
+  }
+}
+
+/**
+ * One readable line for an event, e.g. `+105ms   fetch: attempt 1 failed (…); retrying in 100 ms`.
+ * Times are relative to `startedAt` when given.
+ */
+export function formatEvent(event: WorkflowEvent, startedAt?: number): string {
+  const time = startedAt === undefined ? new Date(event.at).toISOString() : `+${event.at - startedAt}ms`;
+  return `${time.padStart(8)}  ${describe(event)}`;
+}
