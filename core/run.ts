@@ -4,6 +4,7 @@ import { type AttemptTarget, runAttempts } from "./attempt.ts";
 import type { StateEntry, WorkflowDefinition } from "./definition.ts";
 import type { CanoError } from "./errors.ts";
 import { engineError, toCanoError, withRunContext } from "./errors.ts";
+import { assertJson } from "./json.ts";
 import type { Observer, RunOutcome, WorkflowEvent } from "./events.ts";
 import { setupResources, teardownResources } from "./resources.ts";
 import { didYouMean } from "./suggest.ts";
@@ -94,6 +95,8 @@ class Run<TResources> {
   /** Aborts with the run's `cancelled` or `workflow_timeout` error; what tasks see as `ctx.signal`. */
   readonly #controller: AbortController | undefined;
   readonly #path: string[] = [];
+  /** The latest cursor per state, handed back to the state's task when the run resumes in it. */
+  readonly #cursors = new Map<string, unknown>();
 
   constructor(definition: WorkflowDefinition<TResources>, scope: RunScope, cancel: AbortSignal | undefined) {
     this.#definition = definition;
@@ -191,8 +194,13 @@ class Run<TResources> {
     this.#emit({ type: "task_start", at: clock.now(), workflowId, state, taskId });
     let next: unknown;
     try {
-      const running = task.execute(ctx, (body) => runAttempts(this.#scope, target, ctx, abortable, body));
-      next = await (abortable ? raceAbort(running, signal) : running);
+      const running = task.execute(ctx, {
+        attempts: (body) => runAttempts(this.#scope, target, ctx, abortable, body),
+        cursor: this.#cursors.get(state),
+        saveCursor: (cursor) => this.#saveCursor(state, cursor),
+      });
+      this.#cursors.delete(state);
+      next = await (abortable && task.cancellation === "race" ? raceAbort(running, signal) : running);
     } catch (thrown) {
       const error = toCanoError(thrown, `Task "${taskId}"`);
       this.#emit({ type: "task_failure", at: clock.now(), workflowId, state, taskId, error: error.toJSON() });
@@ -248,6 +256,10 @@ class Run<TResources> {
       );
     }
     return undefined;
+  }
+
+  async #saveCursor(state: string, cursor: unknown): Promise<void> {
+    assertJson(cursor, `Workflow: the cursor saved by state "${state}"`);
   }
 
   #learn(from: string, to: string): void {

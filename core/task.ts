@@ -43,12 +43,22 @@ export interface TaskOptions<TTo extends string = string> {
 }
 
 /** The kind of processing model a task is. */
-export type TaskKind = "task" | "node" | "router";
+export type TaskKind = "task" | "node" | "router" | "poll" | "timer" | "batch" | "stepped" | "stream";
 
 /** @internal Runs `body` under the task's retry, timeout and breaker settings. */
 export type AttemptRunner<TResources> = <T>(
   body: (ctx: TaskContext<TResources>) => T | Promise<T>,
 ) => Promise<T>;
+
+/** @internal What the engine hands a task besides its context. */
+export interface TaskRuntime<TResources> {
+  /** Runs `body` under the task's retry, timeout and breaker settings. */
+  readonly attempts: AttemptRunner<TResources>;
+  /** The cursor this state saved last, when the run resumed in it; `undefined` otherwise. */
+  readonly cursor: unknown;
+  /** Records the state's progress (a JSON value); with a checkpoint store attached it is persisted. */
+  readonly saveCursor: (cursor: unknown) => Promise<void>;
+}
 
 /**
  * A unit of work a state runs; build one with {@link task}, {@link node} or {@link router}.
@@ -62,8 +72,13 @@ export interface Task<TTo extends string = string, TResources = unknown> {
   readonly attemptTimeoutMs: number | undefined;
   readonly circuitBreaker: CircuitBreaker | undefined;
   readonly retryIf: ((error: CanoError) => boolean) | undefined;
-  /** @internal Drives the task; `attempts` wraps the part that is retried. */
-  readonly execute: (ctx: TaskContext<TResources>, attempts: AttemptRunner<TResources>) => Promise<TTo>;
+  /**
+   * How the engine stops a task when the run is cancelled or times out: `"race"` stops waiting at
+   * once; `"cooperative"` lets the task see `ctx.signal`, wind down (a stream flushes) and throw.
+   */
+  readonly cancellation: "race" | "cooperative";
+  /** @internal Drives the task; `runtime.attempts` wraps the part that is retried. */
+  readonly execute: (ctx: TaskContext<TResources>, runtime: TaskRuntime<TResources>) => Promise<TTo>;
 }
 
 type MaybePromise<T> = T | Promise<T>;
@@ -73,7 +88,14 @@ type Declared<TTo extends string> = TaskOptions<TTo> & { readonly to: readonly T
 /** A task without declared targets: the targets are whatever its body returns. */
 type Undeclared = TaskOptions<never> & { readonly to?: undefined };
 
-function settings<TTo extends string>(kind: TaskKind, options: TaskOptions<TTo>) {
+/** @internal The validated common settings of a task of `kind`; `defaults` are the model's own. */
+export function settings<TTo extends string>(
+  kind: TaskKind,
+  options: TaskOptions<TTo>,
+  defaults: { readonly retry: RetryPolicy; readonly cancellation?: "race" | "cooperative" } = {
+    retry: defaultRetry,
+  },
+) {
   const { attemptTimeoutMs } = options;
   if (attemptTimeoutMs !== undefined && !(Number.isFinite(attemptTimeoutMs) && attemptTimeoutMs > 0)) {
     throw new CanoError(
@@ -91,11 +113,12 @@ function settings<TTo extends string>(kind: TaskKind, options: TaskOptions<TTo>)
     kind,
     name: options.name,
     to: options.to,
-    retry: options.retry ?? defaultRetry,
+    retry: options.retry ?? defaults.retry,
     attemptTimeoutMs,
     circuitBreaker: options.circuitBreaker,
     retryIf: options.retryIf,
-  };
+    cancellation: defaults.cancellation ?? "race",
+  } as const;
 }
 
 /**
@@ -115,7 +138,7 @@ export function task<TTo extends string, TResources>(
   definition: TaskOptions<TTo> & { readonly run: (ctx: TaskContext<TResources>) => MaybePromise<TTo> },
 ): Task<TTo, TResources> {
   const { run } = definition;
-  return { ...settings("task", definition), execute: (_ctx, attempts) => attempts(run) };
+  return { ...settings("task", definition), execute: (_ctx, { attempts }) => attempts(run) };
 }
 
 /**
@@ -134,7 +157,7 @@ export function router<TTo extends string, TResources>(
   definition: TaskOptions<TTo> & { readonly route: (ctx: TaskContext<TResources>) => MaybePromise<TTo> },
 ): Task<TTo, TResources> {
   const { route } = definition;
-  return { ...settings("router", definition), execute: (_ctx, attempts) => attempts(route) };
+  return { ...settings("router", definition), execute: (_ctx, { attempts }) => attempts(route) };
 }
 
 /** The three phases of a {@link node}. */
@@ -167,7 +190,7 @@ export function node<TTo extends string, TResources, TPrep, TExec>(
   const { prep, exec, post } = definition;
   return {
     ...settings("node", definition),
-    async execute(ctx, attempts) {
+    async execute(ctx, { attempts }) {
       const prepared = await prep(ctx);
       const result = await attempts((attemptCtx) => exec(prepared, attemptCtx));
       return post(ctx, result, prepared);
