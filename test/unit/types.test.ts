@@ -66,7 +66,7 @@ describe("type inference", () => {
         expectTypeOf(input).toEqualTypeOf<{ text: string }>();
         return input.text.length;
       },
-      post: (ctx: TaskContext, length, input) => {
+      post: (_ctx: TaskContext, length, input) => {
         expectTypeOf(length).toEqualTypeOf<number>();
         expectTypeOf(input).toEqualTypeOf<{ text: string }>();
         return "done";
