@@ -19,7 +19,7 @@ export interface RunScope {
 export interface AttemptTarget<TResources> {
   readonly state: string;
   readonly taskId: string;
-  readonly task: Task<string, TResources>;
+  readonly task: Task<unknown, TResources>;
   /** The 1-based attempt in progress, or 0 before the first. */
   attempt: number;
 }
@@ -37,6 +37,7 @@ function contextFor<TResources>(
     attempt,
     workflowId: base.workflowId,
     clock: base.clock,
+    split: base.split,
   };
 }
 
@@ -88,7 +89,7 @@ function timedAttempt<T, TResources>(
   });
 }
 
-function retryable<TResources>(task: Task<string, TResources>, error: CanoError): boolean {
+function retryable<TResources>(task: Task<unknown, TResources>, error: CanoError): boolean {
   if (isPermanentError(error)) return false;
   if (task.retryIf === undefined) return true;
   try {

@@ -41,6 +41,29 @@ export type WorkflowEvent =
     })
   | (TaskEventBase & { readonly type: "task_failure"; readonly error: CanoErrorJson })
   | (TaskEventBase & { readonly type: "circuit_open" })
+  | (EventBase & {
+      readonly type: "split_start";
+      readonly state: string;
+      readonly branches: number;
+      /** The join strategy, e.g. `quorum(2)`. */
+      readonly strategy: string;
+    })
+  | (TaskEventBase & {
+      readonly type: "branch_settled";
+      readonly index: number;
+      readonly outcome: "success" | "failure" | "cancelled";
+      readonly error?: CanoErrorJson;
+    })
+  | (EventBase & {
+      readonly type: "join";
+      readonly state: string;
+      readonly strategy: string;
+      readonly successes: number;
+      readonly failures: number;
+      readonly cancelled: number;
+      readonly timedOut: boolean;
+      readonly decision: "proceed" | "fail";
+    })
   | (EventBase & { readonly type: "workflow_timeout"; readonly elapsedMs: number; readonly limitMs: number })
   | (EventBase & { readonly type: "cancelled"; readonly state: string })
   | (EventBase & { readonly type: "teardown_failed"; readonly error: CanoErrorJson })

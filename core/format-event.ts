@@ -16,6 +16,12 @@ function describe(event: WorkflowEvent): string {
       return `  ${event.taskId}: failed [${event.error.code}] ${event.error.message}`;
     case "circuit_open":
       return `  ${event.taskId}: circuit open, call rejected`;
+    case "split_start":
+      return `  split into ${event.branches} branches, join ${event.strategy}`;
+    case "branch_settled":
+      return `  ${event.taskId}: ${event.outcome}${event.error === undefined ? "" : ` (${event.error.message})`}`;
+    case "join":
+      return `  join ${event.strategy}: ${event.successes} succeeded, ${event.failures} failed, ${event.cancelled} cancelled${event.timedOut ? " (timed out)" : ""} → ${event.decision}`;
     case "workflow_timeout":
       return `total timeout: ${event.elapsedMs} ms of ${event.limitMs} ms used`;
     case "cancelled":

@@ -1,11 +1,12 @@
 import type { WorkflowDefinition } from "./definition.ts";
+import { declaredTargets } from "./definition.ts";
 import type { TaskKind } from "./task.ts";
 
 /** A state of the machine, as plain data. */
 export interface GraphNode {
   readonly id: string;
   /** How the state runs; `"exit"` for exit states (an exit state's handler never runs). */
-  readonly kind: TaskKind | "exit";
+  readonly kind: TaskKind | "split" | "exit";
   /** False when the state's task declares no `to`: its edges are the ones seen at run time so far. */
   readonly declared: boolean;
 }
@@ -30,9 +31,11 @@ export function buildGraph<TResources>(definition: WorkflowDefinition<TResources
   const edges: GraphEdge[] = [];
   for (const [id, entry] of definition.states) {
     if (definition.exits.has(id)) continue;
-    const declared = entry.task.to !== undefined;
-    nodes.push({ id, kind: entry.kind === "router" ? "router" : entry.task.kind, declared });
-    const targets = entry.task.to ?? definition.learnedEdges.get(id) ?? [];
+    const declaredTo = declaredTargets(entry);
+    const declared = declaredTo !== undefined;
+    const kind = entry.kind === "single" ? entry.task.kind : entry.kind;
+    nodes.push({ id, kind, declared });
+    const targets = declaredTo ?? definition.learnedEdges.get(id) ?? [];
     for (const to of targets) edges.push({ from: id, to, learned: !declared });
   }
   for (const id of definition.exits) nodes.push({ id, kind: "exit", declared: true });
@@ -41,7 +44,10 @@ export function buildGraph<TResources>(definition: WorkflowDefinition<TResources
 
 const escapeLabel = (label: string) => label.replace(/"/g, "#quot;");
 
-/** @internal The graph as a Mermaid flowchart: exits are stadiums, routers diamonds, learned edges dotted. */
+/**
+ * @internal The graph as a Mermaid flowchart: exits are stadiums, routers diamonds, splits
+ * subroutine boxes, learned edges dotted.
+ */
 export function graphToMermaid(graph: WorkflowGraph): string {
   const ids = new Map(graph.nodes.map((node, index) => [node.id, `s${index}`]));
   const lines = ["flowchart TD"];
@@ -50,6 +56,7 @@ export function graphToMermaid(graph: WorkflowGraph): string {
     const id = ids.get(node.id)!;
     if (node.kind === "exit") lines.push(`  ${id}(["${label}"])`);
     else if (node.kind === "router") lines.push(`  ${id}{"${label}"}`);
+    else if (node.kind === "split") lines.push(`  ${id}[["${label}"]]`);
     else lines.push(`  ${id}["${label}"]`);
   }
   for (const edge of graph.edges) {

@@ -17,6 +17,17 @@ export { CanoError, canoErrorCodes, isCanoError, isPermanentError, PermanentErro
 export type { EventOf, Observer, RunOutcome, WorkflowEvent, WorkflowEventType } from "./events.ts";
 export { formatEvent } from "./format-event.ts";
 export type { GraphEdge, GraphNode, WorkflowGraph } from "./graph.ts";
+export type { JoinDecision, JoinStrategy, JoinTally } from "./join.ts";
+export {
+  all,
+  any,
+  decideJoin,
+  describeStrategy,
+  partialResults,
+  partialTimeout,
+  percentage,
+  quorum,
+} from "./join.ts";
 export type { Random } from "./random.ts";
 export { createCryptoRandom } from "./random.ts";
 export type { HealthStatus, Resource } from "./resources.ts";
@@ -24,6 +35,7 @@ export { aggregateHealth, checkHealth, setupResources, teardownResources } from 
 export type { ExponentialOptions, RetryPolicy } from "./retry.ts";
 export { defaultRetry, exponential, fixed, maxAttempts, none, retryDelayMs } from "./retry.ts";
 export type { OrchestrateOptions } from "./run.ts";
+export type { SplitOptions, SplitResult } from "./split.ts";
 export type { InferOutput, StandardSchemaV1 } from "./standard-schema.ts";
 export type { Key, KeyLike, KeyValueStore } from "./store.ts";
 export { checkValue, key, keyName, MemoryStore } from "./store.ts";

@@ -7,6 +7,8 @@ import { engineError, toCanoError, withRunContext } from "./errors.ts";
 import type { Observer, RunOutcome, WorkflowEvent } from "./events.ts";
 import { assertJson } from "./json.ts";
 import { setupResources, teardownResources } from "./resources.ts";
+import type { SplitConfig, SplitResult } from "./split.ts";
+import { runSplit } from "./split.ts";
 import { didYouMean } from "./suggest.ts";
 import type { TaskContext } from "./task.ts";
 
@@ -95,6 +97,8 @@ class Run<TResources> {
   /** Aborts with the run's `cancelled` or `workflow_timeout` error; what tasks see as `ctx.signal`. */
   readonly #controller: AbortController | undefined;
   readonly #path: string[] = [];
+  /** The result of the split just run, handed to the next state's task as `ctx.split`. */
+  #joinInput: SplitResult | undefined;
   /** The latest cursor per state, handed back to the state's task when the run resumes in it. */
   readonly #cursors = new Map<string, unknown>();
 
@@ -176,10 +180,9 @@ class Run<TResources> {
 
   async #dispatch(state: string, entry: StateEntry<TResources>): Promise<string> {
     const { clock, workflowId } = this.#scope;
-    const { taskId, task } = entry;
     const signal = this.#controller?.signal ?? quietSignal;
-    const abortable = this.#controller !== undefined;
-    const target: AttemptTarget<TResources> = { state, taskId, task, attempt: 0 };
+    const split = this.#joinInput;
+    this.#joinInput = undefined;
     const ctx: TaskContext<TResources> = {
       state,
       store: this.#definition.store,
@@ -188,9 +191,47 @@ class Run<TResources> {
       attempt: 1,
       workflowId,
       clock,
+      split,
     };
     // A total timeout that fired between states fails the next dispatch before its task starts.
-    if (abortable && signal.aborted) throw this.#fail(signal.reason as CanoError, state, 0);
+    if (signal.aborted) throw this.#fail(signal.reason as CanoError, state, 0);
+    return entry.kind === "split"
+      ? this.#dispatchSplit(state, entry.split, ctx)
+      : this.#dispatchTask(state, entry, ctx);
+  }
+
+  async #dispatchSplit(
+    state: string,
+    split: SplitConfig<TResources>,
+    ctx: TaskContext<TResources>,
+  ): Promise<string> {
+    try {
+      this.#joinInput = await runSplit(this.#scope, state, split, ctx, this.#controller !== undefined);
+    } catch (thrown) {
+      const error = toCanoError(thrown, `Split "${state}"`);
+      const { clock, workflowId } = this.#scope;
+      this.#emit({
+        type: "task_failure",
+        at: clock.now(),
+        workflowId,
+        state,
+        taskId: state,
+        error: error.toJSON(),
+      });
+      throw this.#fail(error, state, 1);
+    }
+    return split.joinState;
+  }
+
+  async #dispatchTask(
+    state: string,
+    entry: Extract<StateEntry<TResources>, { task: unknown }>,
+    ctx: TaskContext<TResources>,
+  ): Promise<string> {
+    const { clock, workflowId } = this.#scope;
+    const { taskId, task } = entry;
+    const abortable = this.#controller !== undefined;
+    const target: AttemptTarget<TResources> = { state, taskId, task, attempt: 0 };
     this.#emit({ type: "task_start", at: clock.now(), workflowId, state, taskId });
     let next: unknown;
     try {
@@ -200,13 +241,13 @@ class Run<TResources> {
         saveCursor: (cursor) => this.#saveCursor(state, cursor),
       });
       this.#cursors.delete(state);
-      next = await (abortable && task.cancellation === "race" ? raceAbort(running, signal) : running);
+      next = await (abortable && task.cancellation === "race" ? raceAbort(running, ctx.signal) : running);
     } catch (thrown) {
       const error = toCanoError(thrown, `Task "${taskId}"`);
       this.#emit({ type: "task_failure", at: clock.now(), workflowId, state, taskId, error: error.toJSON() });
       throw this.#fail(error, state, target.attempt);
     }
-    const problem = this.#checkNext(state, entry, next);
+    const problem = this.#checkNext(state, task.to, next);
     if (problem !== undefined) {
       this.#emit({
         type: "task_failure",
@@ -233,7 +274,7 @@ class Run<TResources> {
   }
 
   /** A `workflow` error when a task returned something other than a known (and declared) state. */
-  #checkNext(state: string, entry: StateEntry<TResources>, next: unknown): CanoError | undefined {
+  #checkNext(state: string, declared: readonly string[] | undefined, next: unknown): CanoError | undefined {
     const { states, exits } = this.#definition;
     if (typeof next !== "string") {
       return engineError(
@@ -248,7 +289,6 @@ class Run<TResources> {
         `Workflow: state "${state}" returned "${next}", which is neither registered nor an exit state.${didYouMean(next, known)}`,
       );
     }
-    const declared = entry.task.to;
     if (declared !== undefined && !declared.includes(next)) {
       return engineError(
         "workflow",

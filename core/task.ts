@@ -3,6 +3,7 @@ import type { Clock } from "./clock.ts";
 import { CanoError } from "./errors.ts";
 import type { RetryPolicy } from "./retry.ts";
 import { defaultRetry } from "./retry.ts";
+import type { SplitResult } from "./split.ts";
 import type { KeyValueStore } from "./store.ts";
 
 /** What every task receives. */
@@ -24,10 +25,12 @@ export interface TaskContext<TResources = unknown> {
   readonly workflowId: string;
   /** The workflow's clock: use it instead of `setTimeout`/`Date.now` to stay testable. */
   readonly clock: Clock;
+  /** In the join state of a split: how each branch ended. `undefined` everywhere else. */
+  readonly split?: SplitResult;
 }
 
 /** The retry, timeout and breaker settings of a task. */
-export interface TaskOptions<TTo extends string = string> {
+export interface TaskOptions<TTo = string> {
   /** The states this task may return. When given, returning anything else does not compile. */
   readonly to?: readonly TTo[];
   /** Retry policy for the retried part. Default `exponential(3)`; `none()` for a single attempt. */
@@ -62,9 +65,9 @@ export interface TaskRuntime<TResources> {
 
 /**
  * A unit of work a state runs; build one with {@link task}, {@link node} or {@link router}.
- * `TTo` is the union of states it can return.
+ * `TTo` is the union of states it can return (or, for a split branch, the value it produces).
  */
-export interface Task<TTo extends string = string, TResources = unknown> {
+export interface Task<TTo = string, TResources = unknown> {
   readonly kind: TaskKind;
   readonly name: string | undefined;
   readonly to: readonly TTo[] | undefined;
@@ -89,7 +92,7 @@ type Declared<TTo extends string> = TaskOptions<TTo> & { readonly to: readonly T
 type Undeclared = TaskOptions<never> & { readonly to?: undefined };
 
 /** @internal The validated common settings of a task of `kind`; `defaults` are the model's own. */
-export function settings<TTo extends string>(
+export function settings<TTo>(
   kind: TaskKind,
   options: TaskOptions<TTo>,
   defaults: { readonly retry: RetryPolicy; readonly cancellation?: "race" | "cooperative" } = {
@@ -134,7 +137,11 @@ export function task<const TTo extends string, TResources = unknown>(
 export function task<TTo extends string, TResources = unknown>(
   definition: Undeclared & { readonly run: (ctx: TaskContext<TResources>) => MaybePromise<TTo> },
 ): Task<TTo, TResources>;
-export function task<TTo extends string, TResources>(
+/** A split branch may produce any value; the join state sees it in `ctx.split.successes`. */
+export function task<TOutput, TResources = unknown>(
+  definition: Undeclared & { readonly run: (ctx: TaskContext<TResources>) => MaybePromise<TOutput> },
+): Task<TOutput, TResources>;
+export function task<TTo, TResources>(
   definition: TaskOptions<TTo> & { readonly run: (ctx: TaskContext<TResources>) => MaybePromise<TTo> },
 ): Task<TTo, TResources> {
   const { run } = definition;

@@ -1,5 +1,7 @@
 import type { WorkflowDefinition } from "./definition.ts";
+import { declaredTargets } from "./definition.ts";
 import { CanoError } from "./errors.ts";
+import { splitProblems } from "./join.ts";
 import { didYouMean } from "./suggest.ts";
 
 function known<TResources>(definition: WorkflowDefinition<TResources>): string[] {
@@ -18,7 +20,13 @@ export function structuralProblems<TResources>(definition: WorkflowDefinition<TR
   if (definition.exits.size === 0)
     problems.push("no exit states are defined, so a run could loop forever; call exit(...states)");
   for (const [state, entry] of definition.states) {
-    for (const target of entry.task.to ?? []) {
+    if (entry.kind === "split") {
+      const { strategy, tasks, timeoutMs, bulkhead } = entry.split;
+      for (const problem of splitProblems(strategy, tasks.length, timeoutMs, bulkhead)) {
+        problems.push(`split state "${state}" ${problem}`);
+      }
+    }
+    for (const target of declaredTargets(entry) ?? []) {
       if (!isKnown(definition, target)) {
         problems.push(
           `state "${state}" declares target "${target}", which is neither registered nor an exit state.${didYouMean(target, known(definition))}`,
@@ -46,9 +54,10 @@ export function initialStateProblems<TResources>(
   for (let state = queue.pop(); state !== undefined; state = queue.pop()) {
     const entry = definition.states.get(state);
     if (entry === undefined) continue;
+    const targets = declaredTargets(entry);
     // Without declared targets the edges are only known at run time: nothing can be called unreachable.
-    if (entry.task.to === undefined) return [];
-    for (const target of entry.task.to) {
+    if (targets === undefined) return [];
+    for (const target of targets) {
       if (!reached.has(target)) {
         reached.add(target);
         queue.push(target);

@@ -9,6 +9,7 @@ import type { Random } from "./random.ts";
 import { createCryptoRandom } from "./random.ts";
 import type { OrchestrateOptions } from "./run.ts";
 import { executeRun } from "./run.ts";
+import type { SplitOptions } from "./split.ts";
 import type { KeyValueStore } from "./store.ts";
 import { MemoryStore } from "./store.ts";
 import type { Task } from "./task.ts";
@@ -70,6 +71,28 @@ export class Workflow<TState extends string, TResources = Record<string, never>>
   /** Like {@link register}, for a read-only branch: no checkpoint row is written for it. */
   registerRouter<TTo extends TState>(state: TState, router: Task<TTo, TResources>): this {
     return this.#put(state, { kind: "router", task: router, taskId: router.name ?? state });
+  }
+
+  /**
+   * Runs `tasks` in parallel when the machine enters `state`, then moves to `options.joinState`
+   * once the join strategy is satisfied; the join state's task gets the results as `ctx.split`.
+   *
+   * @example
+   * wf.registerSplit("fanout", [fetchA, fetchB, fetchC], { strategy: quorum(2), joinState: "merge", timeoutMs: 10_000, bulkhead: 2 })
+   */
+  registerSplit(
+    state: TState,
+    tasks: readonly Task<unknown, TResources>[],
+    options: SplitOptions<TState>,
+  ): this {
+    if (!Array.isArray(tasks)) {
+      throw new CanoError(
+        "configuration",
+        `Workflow: registerSplit("${state}") expects an array of tasks, received ${typeof tasks}`,
+      );
+    }
+    const taskIds = tasks.map((task, index) => `${task.name ?? state}[${index}]`);
+    return this.#put(state, { kind: "split", split: { ...options, tasks: [...tasks], taskIds } });
   }
 
   /** Marks states as exits: reaching one ends the run and `orchestrate` returns it. */

@@ -1,0 +1,228 @@
+import type { AttemptTarget, RunScope } from "./attempt.ts";
+import { runAttempts } from "./attempt.ts";
+import type { CanoErrorJson } from "./errors.ts";
+import { engineError, toCanoError } from "./errors.ts";
+import type { JoinDecision, JoinStrategy } from "./join.ts";
+import { decideJoin, describeStrategy } from "./join.ts";
+import { assertJson } from "./json.ts";
+import type { Task, TaskContext } from "./task.ts";
+
+/** How each branch of a split ended; the join state's task receives it as `ctx.split`. */
+export interface SplitResult {
+  /** Branches that succeeded, by index, with the value each task returned. */
+  readonly successes: readonly { readonly index: number; readonly value: unknown }[];
+  /** Branches that failed, by index. */
+  readonly errors: readonly { readonly index: number; readonly error: CanoErrorJson }[];
+  /** Branches cancelled (or never started) because the join decided without them. */
+  readonly cancelled: readonly number[];
+}
+
+/** The options of `registerSplit`. */
+export interface SplitOptions<TState extends string> {
+  /** When the split may move on; see `all()`, `any()`, `quorum(n)`, … */
+  readonly strategy: JoinStrategy;
+  /** The state entered once the join is satisfied. */
+  readonly joinState: TState;
+  /** Bound for the whole split; what happens when it fires depends on the strategy. */
+  readonly timeoutMs?: number;
+  /** At most this many branch bodies run at once; a branch keeps its slot across its retries. */
+  readonly bulkhead?: number;
+}
+
+/** @internal A registered split state. */
+export interface SplitConfig<TResources> extends SplitOptions<string> {
+  readonly tasks: readonly Task<unknown, TResources>[];
+  /** `"<name>[<index>]"` per branch, for events. */
+  readonly taskIds: readonly string[];
+}
+
+function joinFailure(state: string, split: SplitConfig<unknown>, result: SplitResult, timedOut: boolean) {
+  const strategy = describeStrategy(split.strategy);
+  const total = split.tasks.length;
+  if (timedOut) {
+    const settled = result.successes.length + result.errors.length;
+    return engineError(
+      "workflow",
+      `Split "${state}": timed out after ${split.timeoutMs} ms with ${settled} of ${total} branches settled (strategy ${strategy})`,
+    );
+  }
+  const errors = result.errors
+    .slice(0, 3)
+    .map(({ index, error }) => `[${index}] ${error.message}`)
+    .join("; ");
+  return engineError(
+    "workflow",
+    `Split "${state}": join condition not met: ${result.successes.length} of ${total} branches succeeded (strategy ${strategy})${errors === "" ? "" : `; errors: ${errors}`}`,
+    { details: { successes: result.successes.length, failures: result.errors.length, total } },
+  );
+}
+
+const byIndex = (a: { index: number }, b: { index: number }) => a.index - b.index;
+
+/**
+ * @internal Runs every branch of a split (at most `bulkhead` at once, each under its own retry
+ * settings) and resolves with the result once the join decides to proceed (reference §6). Losers
+ * are cancelled through one shared signal; the run's own cancellation rejects at once.
+ */
+export function runSplit<TResources>(
+  scope: RunScope,
+  state: string,
+  split: SplitConfig<TResources>,
+  base: TaskContext<TResources>,
+  abortable: boolean,
+): Promise<SplitResult> {
+  const { clock, workflowId, emit } = scope;
+  const total = split.tasks.length;
+  const outer = base.signal;
+  const controller = new AbortController();
+  const branchBase: TaskContext<TResources> = { ...base, signal: controller.signal };
+  const successes: { index: number; value: unknown }[] = [];
+  const errors: { index: number; error: CanoErrorJson }[] = [];
+  const settled = new Uint8Array(total);
+  const limit = split.bulkhead ?? total;
+  let started = 0;
+  let running = 0;
+  let decided = false;
+  let timedOut = false;
+  emit?.({
+    type: "split_start",
+    at: clock.now(),
+    workflowId,
+    state,
+    branches: total,
+    strategy: describeStrategy(split.strategy),
+  });
+
+  return new Promise<SplitResult>((resolve, reject) => {
+    let cancelTimer: (() => void) | undefined;
+    const onOuterAbort = () => {
+      if (decided) return;
+      decided = true;
+      cancelTimer?.();
+      controller.abort(outer.reason);
+      reject(outer.reason);
+    };
+    const finish = (decision: Exclude<JoinDecision, "wait">) => {
+      decided = true;
+      cancelTimer?.();
+      if (abortable) outer.removeEventListener("abort", onOuterAbort);
+      const cancelled: number[] = [];
+      for (let index = 0; index < total; index++) if (settled[index] === 0) cancelled.push(index);
+      if (cancelled.length > 0) {
+        const strategy = describeStrategy(split.strategy);
+        controller.abort(
+          engineError("cancelled", `Split "${state}": branch no longer needed (strategy ${strategy})`),
+        );
+        for (const index of cancelled) {
+          const taskId = split.taskIds[index]!;
+          emit?.({
+            type: "branch_settled",
+            at: clock.now(),
+            workflowId,
+            state,
+            taskId,
+            index,
+            outcome: "cancelled",
+          });
+        }
+      }
+      const result: SplitResult = {
+        successes: successes.sort(byIndex),
+        errors: errors.sort(byIndex),
+        cancelled,
+      };
+      emit?.({
+        type: "join",
+        at: clock.now(),
+        workflowId,
+        state,
+        strategy: describeStrategy(split.strategy),
+        successes: successes.length,
+        failures: errors.length,
+        cancelled: cancelled.length,
+        timedOut,
+        decision,
+      });
+      if (decision === "proceed") resolve(result);
+      else reject(joinFailure(state, split as SplitConfig<unknown>, result, timedOut));
+    };
+    const decide = () => {
+      const decision = decideJoin(split.strategy, {
+        total,
+        successes: successes.length,
+        failures: errors.length,
+        timedOut,
+      });
+      if (decision !== "wait") finish(decision);
+    };
+    const onSettled = (index: number, value: unknown, thrown: unknown, failed: boolean) => {
+      running--;
+      if (decided) return;
+      settled[index] = 1;
+      const taskId = split.taskIds[index]!;
+      if (failed) {
+        const error = toCanoError(thrown, `Task "${taskId}"`).toJSON();
+        errors.push({ index, error });
+        emit?.({
+          type: "branch_settled",
+          at: clock.now(),
+          workflowId,
+          state,
+          taskId,
+          index,
+          outcome: "failure",
+          error,
+        });
+      } else {
+        successes.push({ index, value });
+        emit?.({
+          type: "branch_settled",
+          at: clock.now(),
+          workflowId,
+          state,
+          taskId,
+          index,
+          outcome: "success",
+        });
+      }
+      decide();
+      startMore();
+    };
+    const start = (index: number) => {
+      running++;
+      const task = split.tasks[index]!;
+      const taskId = split.taskIds[index]!;
+      const target: AttemptTarget<TResources> = { state, taskId, task, attempt: 0 };
+      emit?.({ type: "task_start", at: clock.now(), workflowId, state, taskId });
+      new Promise<unknown>((run) =>
+        run(
+          task.execute(branchBase, {
+            attempts: (body) => runAttempts(scope, target, branchBase, true, body),
+            cursor: undefined,
+            saveCursor: async (cursor) =>
+              assertJson(cursor, `Workflow: the cursor saved by branch "${taskId}"`),
+          }),
+        ),
+      ).then(
+        (value) => onSettled(index, value, undefined, false),
+        (error: unknown) => onSettled(index, undefined, error, true),
+      );
+    };
+    const startMore = () => {
+      while (!decided && running < limit && started < total) start(started++);
+    };
+
+    if (abortable) {
+      if (outer.aborted) return onOuterAbort();
+      outer.addEventListener("abort", onOuterAbort, { once: true });
+    }
+    if (split.timeoutMs !== undefined) {
+      cancelTimer = clock.schedule(split.timeoutMs, () => {
+        if (decided) return;
+        timedOut = true;
+        decide();
+      });
+    }
+    startMore();
+  });
+}
