@@ -118,8 +118,9 @@ export async function runAttempts<T, TResources>(
   const { task, taskId, state } = target;
   const limit = maxAttempts(task.retry);
   const breaker = task.circuitBreaker;
-  for (;;) {
-    const attempt = ++target.attempt;
+  // Each call has its own budget: a stepped task runs every step through here.
+  for (let attempt = 1; ; attempt++) {
+    target.attempt = attempt;
     const permit = breaker?.tryAcquire();
     if (breaker !== undefined && permit === undefined) {
       target.attempt = attempt - 1;

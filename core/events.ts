@@ -18,7 +18,7 @@ interface TaskEventBase extends EventBase {
  * Everything that happens in a run, as one discriminated union of plain JSON objects. Observers,
  * the playground, the HTTP event stream and the OpenTelemetry adapter all consume it.
  *
- * Order for one state: `state_enter` → `task_start` → (`retry` | `circuit_open`)* →
+ * Order for one state: `state_enter` → `checkpoint` → `task_start` → (`retry` | `circuit_open`)* →
  * `task_success` | `task_failure`.
  */
 export type WorkflowEvent =
@@ -66,6 +66,21 @@ export type WorkflowEvent =
     })
   | (EventBase & { readonly type: "workflow_timeout"; readonly elapsedMs: number; readonly limitMs: number })
   | (EventBase & { readonly type: "cancelled"; readonly state: string })
+  | (EventBase & {
+      readonly type: "checkpoint";
+      readonly state: string;
+      readonly sequence: number;
+      readonly kind: "state" | "completion" | "cursor";
+    })
+  | (EventBase & { readonly type: "checkpoint_clear_failed"; readonly error: CanoErrorJson })
+  | (EventBase & {
+      readonly type: "resume";
+      /** The state whose task re-runs. */
+      readonly state: string;
+      readonly lastSequence: number;
+    })
+  | (TaskEventBase & { readonly type: "compensate_start" })
+  | (TaskEventBase & { readonly type: "compensate_done"; readonly ok: boolean; readonly error?: CanoErrorJson })
   | (EventBase & { readonly type: "teardown_failed"; readonly error: CanoErrorJson })
   | (EventBase & {
       readonly type: "run_end";

@@ -26,6 +26,16 @@ function describe(event: WorkflowEvent): string {
       return `total timeout: ${event.elapsedMs} ms of ${event.limitMs} ms used`;
     case "cancelled":
       return `cancelled at "${event.state}"`;
+    case "checkpoint":
+      return `  checkpoint #${event.sequence} (${event.kind} of "${event.state}")`;
+    case "checkpoint_clear_failed":
+      return `checkpoint log could not be cleared: ${event.error.message}`;
+    case "resume":
+      return `resumed at "${event.state}" after checkpoint #${event.lastSequence}`;
+    case "compensate_start":
+      return `  ${event.taskId}: compensating`;
+    case "compensate_done":
+      return `  ${event.taskId}: ${event.ok ? "compensated" : `compensation failed (${event.error?.message})`}`;
     case "teardown_failed":
       return `resource teardown failed: ${event.error.message}`;
     case "run_end":

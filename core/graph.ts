@@ -33,7 +33,7 @@ export function buildGraph<TResources>(definition: WorkflowDefinition<TResources
     if (definition.exits.has(id)) continue;
     const declaredTo = declaredTargets(entry);
     const declared = declaredTo !== undefined;
-    const kind = entry.kind === "single" ? entry.task.kind : entry.kind;
+    const kind = entry.kind === "single" ? entry.task.kind : entry.kind === "router" ? "router" : entry.kind;
     nodes.push({ id, kind, declared });
     const targets = declaredTo ?? definition.learnedEdges.get(id) ?? [];
     for (const to of targets) edges.push({ from: id, to, learned: !declared });

@@ -46,7 +46,7 @@ export interface TaskOptions<TTo = string> {
 }
 
 /** The kind of processing model a task is. */
-export type TaskKind = "task" | "node" | "router" | "poll" | "timer" | "batch" | "stepped" | "stream";
+export type TaskKind = "task" | "node" | "router" | "poll" | "timer" | "batch" | "stepped" | "stream" | "saga";
 
 /** @internal Runs `body` under the task's retry, timeout and breaker settings. */
 export type AttemptRunner<TResources> = <T>(

@@ -19,7 +19,17 @@ export function structuralProblems<TResources>(definition: WorkflowDefinition<TR
     problems.push("no states are registered; call register(state, task) first");
   if (definition.exits.size === 0)
     problems.push("no exit states are defined, so a run could loop forever; call exit(...states)");
+  const sagaNames = new Map<string, string>();
   for (const [state, entry] of definition.states) {
+    if (entry.kind === "saga") {
+      const other = sagaNames.get(entry.taskId);
+      if (other !== undefined) {
+        problems.push(
+          `saga steps of states "${other}" and "${state}" are both named "${entry.taskId}"; compensations are looked up by name, so give each step its own`,
+        );
+      }
+      sagaNames.set(entry.taskId, state);
+    }
     if (entry.kind === "split") {
       const { strategy, tasks, timeoutMs, bulkhead } = entry.split;
       for (const problem of splitProblems(strategy, tasks.length, timeoutMs, bulkhead)) {

@@ -7,7 +7,11 @@ import type { WorkflowGraph } from "./graph.ts";
 import { buildGraph, graphToMermaid } from "./graph.ts";
 import type { Random } from "./random.ts";
 import { createCryptoRandom } from "./random.ts";
-import type { OrchestrateOptions } from "./run.ts";
+import type { CheckpointStore } from "./checkpoint.ts";
+import type { OrchestrateOptions, ResumeOptions } from "./run.ts";
+import type { SagaStep } from "./saga.ts";
+import { decodeRun } from "./checkpoint.ts";
+import { rehydrate } from "./resume.ts";
 import { executeRun } from "./run.ts";
 import type { SplitOptions } from "./split.ts";
 import type { KeyValueStore } from "./store.ts";
@@ -25,6 +29,8 @@ export interface WorkflowOptions<TResources> {
   readonly clock?: Clock;
   /** Source of retry jitter, uniform in [0, 1). Default: batched `crypto.getRandomValues`. */
   readonly random?: Random;
+  /** A name for the workflow, stamped on checkpoint rows so stores can list runs per workflow. */
+  readonly name?: string;
 }
 
 /** An observer function, or an object with an `observe` method such as `RecordingObserver`. */
@@ -51,8 +57,13 @@ export class Workflow<TState extends string, TResources = Record<string, never>>
   readonly #store: KeyValueStore;
   readonly #resources: TResources;
   readonly #random: Random;
+  readonly #name: string | undefined;
   #clock: Clock;
   #totalTimeoutMs: number | undefined;
+  #compensationTimeoutMs: number | undefined;
+  #checkpointStore: CheckpointStore | undefined;
+  #workflowId: string | undefined;
+  #version = 0;
   /** Cached result of the structural checks; cleared by every builder call. */
   #problems: string[] | undefined;
 
@@ -61,6 +72,7 @@ export class Workflow<TState extends string, TResources = Record<string, never>>
     this.#resources = options.resources ?? ({} as TResources);
     this.#clock = options.clock ?? systemClock;
     this.#random = options.random ?? createCryptoRandom();
+    this.#name = options.name;
   }
 
   /** Runs `task` when the machine enters `state`; replaces any task registered there before. */
@@ -95,6 +107,14 @@ export class Workflow<TState extends string, TResources = Record<string, never>>
     return this.#put(state, { kind: "split", split: { ...options, tasks: [...tasks], taskIds } });
   }
 
+  /**
+   * Runs a saga step when the machine enters `state`. Once the step has succeeded, a later failure
+   * (an error, a timeout, a cancellation) runs its `compensate` with its output, newest step first.
+   */
+  registerWithCompensation<TTo extends TState>(state: TState, step: SagaStep<TTo, unknown, TResources>): this {
+    return this.#put(state, { kind: "saga", step, taskId: step.name ?? state });
+  }
+
   /** Marks states as exits: reaching one ends the run and `orchestrate` returns it. */
   exit(...states: TState[]): this {
     for (const state of states) this.#exits.add(this.#checkName(state, "exit"));
@@ -109,13 +129,37 @@ export class Workflow<TState extends string, TResources = Record<string, never>>
 
   /** Bounds each whole run; a run past it fails with `workflow_timeout`. */
   withTotalTimeout(ms: number): this {
-    if (!(Number.isFinite(ms) && ms > 0)) {
-      throw new CanoError(
-        "configuration",
-        `Workflow: withTotalTimeout expects milliseconds > 0, received ${String(ms)}`,
-      );
+    this.#totalTimeoutMs = positiveMs(ms, "withTotalTimeout");
+    return this;
+  }
+
+  /** Budget for rolling back when a total timeout is set. Default: min(total / 2, 30 s). */
+  withCompensationTimeout(ms: number): this {
+    this.#compensationTimeoutMs = positiveMs(ms, "withCompensationTimeout");
+    return this;
+  }
+
+  /**
+   * Records every run in `store`: a row before each state's task, saga outputs and cursors, so a
+   * run that stopped part-way can continue with {@link resumeFrom}. Runs then need a workflow id.
+   */
+  withCheckpointStore(store: CheckpointStore): this {
+    this.#checkpointStore = store;
+    return this;
+  }
+
+  /** The workflow id runs use when `orchestrate` is given none. */
+  withWorkflowId(workflowId: string): this {
+    this.#workflowId = checkWorkflowId(workflowId, "withWorkflowId");
+    return this;
+  }
+
+  /** Stamps checkpoint rows; `resumeFrom` refuses a run checkpointed by another version. Default 0. */
+  withWorkflowVersion(version: number): this {
+    if (!(Number.isInteger(version) && version >= 0)) {
+      throw new CanoError("configuration", `Workflow: withWorkflowVersion expects an integer ≥ 0, received ${String(version)}`);
     }
-    this.#totalTimeoutMs = ms;
+    this.#version = version;
     return this;
   }
 
@@ -154,7 +198,42 @@ export class Workflow<TState extends string, TResources = Record<string, never>>
     throwIfProblems(this.#structuralProblems());
     const definition = this.#definition();
     throwIfProblems(initialStateProblems(definition, initial, false));
-    return (await executeRun(definition, initial, options)) as TState;
+    const explicitId = options.workflowId ?? this.#workflowId;
+    if (explicitId === undefined && definition.durability !== undefined) {
+      throw new CanoError(
+        "checkpoint_store",
+        "Workflow: checkpointing requires a workflow id, so the run can be resumed: pass orchestrate(initial, { workflowId }) or call withWorkflowId(id)",
+      );
+    }
+    const workflowId = explicitId === undefined ? crypto.randomUUID() : checkWorkflowId(explicitId, "orchestrate");
+    return (await executeRun(definition, initial, workflowId, options)) as TState;
+  }
+
+  /**
+   * Continues a run from its checkpoint log: the last recorded state's task runs again (tasks at and
+   * after it must be idempotent; `ctx.workflowId` + state make a good key), completed saga steps
+   * are still compensated if it fails, and stepped/stream tasks pick up from their last cursor.
+   */
+  async resumeFrom(workflowId: string, options: ResumeOptions = {}): Promise<TState> {
+    const store = this.#checkpointStore;
+    if (store === undefined) {
+      throw new CanoError("configuration", "Workflow: resumeFrom needs a checkpoint store; call withCheckpointStore(store)");
+    }
+    checkWorkflowId(workflowId, "resumeFrom");
+    throwIfProblems(this.#structuralProblems());
+    let raw: readonly unknown[];
+    try {
+      raw = await store.loadRun(workflowId);
+    } catch (error) {
+      throw new CanoError("checkpoint_store", `Workflow: loading run "${workflowId}" failed: ${describeThrown(error)}`, {
+        cause: error,
+        workflowId,
+      });
+    }
+    const definition = this.#definition();
+    const known = [...definition.states.keys(), ...definition.exits];
+    const point = rehydrate(workflowId, decodeRun(raw, workflowId), this.#version, known);
+    return (await executeRun(definition, point.state, workflowId, options, point)) as TState;
   }
 
   #put(state: TState, entry: StateEntry<TResources>): this {
@@ -187,7 +266,13 @@ export class Workflow<TState extends string, TResources = Record<string, never>>
       states: this.#states,
       exits: this.#exits,
       observers: this.#observers,
+      sagaSteps: this.#sagaSteps(),
       totalTimeoutMs: this.#totalTimeoutMs,
+      compensationTimeoutMs: this.#compensationTimeoutMs,
+      durability:
+        this.#checkpointStore === undefined
+          ? undefined
+          : { store: this.#checkpointStore, version: this.#version, name: this.#name },
       clock: this.#clock,
       random: this.#random,
       store: this.#store,
@@ -197,6 +282,12 @@ export class Workflow<TState extends string, TResources = Record<string, never>>
     };
   }
 
+  #sagaSteps(): Map<string, SagaStep<string, unknown, TResources>> {
+    const steps = new Map<string, SagaStep<string, unknown, TResources>>();
+    for (const entry of this.#states.values()) if (entry.kind === "saga") steps.set(entry.taskId, entry.step);
+    return steps;
+  }
+
   #reportObserverError(observer: Observer, error: unknown): void {
     if (this.#reported.has(observer)) return;
     this.#reported.add(observer);
@@ -204,4 +295,18 @@ export class Workflow<TState extends string, TResources = Record<string, never>>
       `Cano: an observer threw and was isolated (reported once per observer): ${describeThrown(error)}`,
     );
   }
+}
+
+function positiveMs(ms: number, method: string): number {
+  if (!(Number.isFinite(ms) && ms > 0)) {
+    throw new CanoError("configuration", `Workflow: ${method} expects milliseconds > 0, received ${String(ms)}`);
+  }
+  return ms;
+}
+
+function checkWorkflowId(workflowId: unknown, method: string): string {
+  if (typeof workflowId !== "string" || workflowId === "") {
+    throw new CanoError("configuration", `Workflow: ${method} expects a non-empty workflow id, received ${describeThrown(workflowId)}`);
+  }
+  return workflowId;
 }

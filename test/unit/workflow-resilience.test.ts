@@ -277,12 +277,23 @@ describe("cancellation and total timeout", () => {
   it("stops waiting for a task that ignores the signal once the run is cancelled", async () => {
     const controller = new AbortController();
     const recorder = new RecordingObserver();
+    let started!: () => void;
+    const running = new Promise<void>((resolve) => (started = resolve));
     const wf = new Workflow<"slow" | "done">()
       .withObserver(recorder)
-      .register("slow", task({ to: ["done"], run: () => new Promise<"done">(() => {}) }))
+      .register(
+        "slow",
+        task({
+          to: ["done"],
+          run: () => {
+            started();
+            return new Promise<"done">(() => {});
+          },
+        }),
+      )
       .exit("done");
     const run = wf.orchestrate("slow", { signal: controller.signal });
-    await Promise.resolve();
+    await running;
     controller.abort("user pressed stop");
     const error = await failure(run);
     expect(error.code).toBe("cancelled");

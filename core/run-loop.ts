@@ -1,0 +1,372 @@
+import type { AttemptTarget, RunScope } from "./attempt.ts";
+import type { CheckpointRowKind } from "./checkpoint.ts";
+import type { CompensationEntry } from "./compensation.ts";
+import type { StateEntry, WorkflowDefinition } from "./definition.ts";
+import type { CanoError } from "./errors.ts";
+import type { WorkflowEvent } from "./events.ts";
+import type { ResumePoint } from "./resume.ts";
+import type { SagaOutcome } from "./saga.ts";
+import type { SplitConfig, SplitResult } from "./split.ts";
+import type { Task, TaskContext } from "./task.ts";
+import { raceAbort } from "./abort.ts";
+import { runAttempts } from "./attempt.ts";
+import { compensationFailed, drainCompensations } from "./compensation.ts";
+import { taskIdOf } from "./definition.ts";
+import { describeThrown, engineError, toCanoError, withRunContext } from "./errors.ts";
+import { assertJson } from "./json.ts";
+import { runSplit } from "./split.ts";
+import { didYouMean } from "./suggest.ts";
+
+/** Never aborts: the signal of saga steps and of runs nothing can cancel. */
+const quietSignal = new AbortController().signal;
+
+/** The longest a compensation drain may take by default when a total timeout is set (reference §3.6). */
+const maxDefaultDrainMs = 30_000;
+
+/**
+ * @internal The FSM loop of one run (reference §3.4): cancellation at state boundaries, a checkpoint
+ * row before each state's task, dispatch by state kind, and on any failure the compensation drain.
+ */
+export class Run<TResources> {
+  readonly #definition: WorkflowDefinition<TResources>;
+  readonly #scope: RunScope;
+  readonly #cancel: AbortSignal | undefined;
+  /** Aborts with the run's `cancelled` or `workflow_timeout` error; what tasks see as `ctx.signal`. */
+  readonly #controller: AbortController | undefined;
+  readonly #path: string[];
+  /** Completed saga steps, oldest first. */
+  readonly #stack: CompensationEntry[];
+  /** The result of the split just run, handed to the next state's task as `ctx.split`. */
+  #joinInput: SplitResult | undefined;
+  /** The cursor the next dispatch of the resumed state starts from. */
+  #resumeCursor: { readonly state: string; readonly cursor: unknown } | undefined;
+  #sequence: number;
+
+  constructor(
+    definition: WorkflowDefinition<TResources>,
+    scope: RunScope,
+    cancel: AbortSignal | undefined,
+    resume: ResumePoint | undefined,
+  ) {
+    this.#definition = definition;
+    this.#scope = scope;
+    this.#cancel = cancel;
+    const abortable = cancel !== undefined || definition.totalTimeoutMs !== undefined;
+    this.#controller = abortable ? new AbortController() : undefined;
+    this.#path = [...(resume?.path ?? [])];
+    this.#stack = [...(resume?.stack ?? [])];
+    this.#joinInput = resume?.joinInput;
+    this.#resumeCursor = resume?.cursor === undefined ? undefined : { state: resume.state, cursor: resume.cursor };
+    this.#sequence = resume === undefined ? 0 : resume.lastSequence + 1;
+  }
+
+  async loop(initial: string): Promise<string> {
+    const stopWatching = this.#watch();
+    try {
+      let state = initial;
+      for (;;) {
+        if (this.#cancel?.aborted) throw this.#cancelledAtBoundary(state);
+        this.#path.push(state);
+        this.#emit({ type: "state_enter", at: this.#scope.clock.now(), workflowId: this.#scope.workflowId, state });
+        const entry = this.#definition.states.get(state);
+        if (entry?.kind !== "router") await this.#checkpoint(state, "state", taskIdOf(entry), this.#joinInput);
+        if (this.#definition.exits.has(state)) {
+          await this.#clearLog();
+          return state;
+        }
+        if (entry === undefined) {
+          throw this.#fail(engineError("workflow", `Workflow: no task is registered for state "${state}"`), state, 0);
+        }
+        state = await this.#dispatch(state, entry);
+      }
+    } catch (error) {
+      throw await this.#rollBack(toCanoError(error, "Workflow"));
+    } finally {
+      stopWatching();
+    }
+  }
+
+  #emit(event: WorkflowEvent): void {
+    this.#scope.emit?.(event);
+  }
+
+  /** Links the caller's signal and the total timeout to the run's controller; returns the cleanup. */
+  #watch(): () => void {
+    const controller = this.#controller;
+    if (controller === undefined) return () => {};
+    const { clock, workflowId } = this.#scope;
+    const cancel = this.#cancel;
+    const onCancel = () =>
+      controller.abort(engineError("cancelled", "Workflow: the run was cancelled", { workflowId, cause: cancel?.reason }));
+    cancel?.addEventListener("abort", onCancel, { once: true });
+    const limitMs = this.#definition.totalTimeoutMs;
+    const startedAt = clock.now();
+    const cancelTimer =
+      limitMs === undefined
+        ? undefined
+        : clock.schedule(limitMs, () => {
+            const elapsedMs = clock.now() - startedAt;
+            controller.abort(
+              engineError("workflow_timeout", `Workflow: total timeout of ${limitMs} ms exceeded after ${elapsedMs} ms`, {
+                workflowId,
+                details: { elapsedMs, limitMs },
+              }),
+            );
+          });
+    return () => {
+      cancel?.removeEventListener("abort", onCancel);
+      cancelTimer?.();
+    };
+  }
+
+  /** Appends one checkpoint row when a store is attached; a failed append fails the run. */
+  async #checkpoint(state: string, kind: CheckpointRowKind, taskId: string, output?: unknown): Promise<void> {
+    const durability = this.#definition.durability;
+    if (durability === undefined) return;
+    const { clock, workflowId } = this.#scope;
+    const sequence = this.#sequence;
+    try {
+      if (output !== undefined) assertJson(output, `Checkpoint: the ${kind} row of state "${state}" (run "${workflowId}")`);
+    } catch (error) {
+      throw this.#fail(toCanoError(error, "Checkpoint"), state, 0);
+    }
+    try {
+      await durability.store.append(workflowId, {
+        sequence,
+        state,
+        taskId,
+        kind,
+        ...(output === undefined ? {} : { output }),
+        version: durability.version,
+        at: clock.now(),
+        ...(durability.name === undefined ? {} : { workflow: durability.name }),
+      });
+    } catch (error) {
+      const cause = toCanoError(error, "CheckpointStore.append");
+      throw this.#fail(
+        engineError(
+          "checkpoint_store",
+          `Checkpoint: appending row ${sequence} (${kind}) of run "${workflowId}" failed: ${describeThrown(cause)}`,
+          { cause, workflowId, sequence },
+        ),
+        state,
+        0,
+      );
+    }
+    this.#sequence = sequence + 1;
+    this.#emit({ type: "checkpoint", at: clock.now(), workflowId, state, sequence, kind });
+  }
+
+  /** Best-effort: a run that finished must not fail because its log could not be removed. */
+  async #clearLog(): Promise<void> {
+    const durability = this.#definition.durability;
+    if (durability === undefined) return;
+    const { clock, workflowId } = this.#scope;
+    try {
+      await durability.store.clear(workflowId);
+    } catch (error) {
+      const cause = toCanoError(error, "CheckpointStore.clear");
+      this.#emit({ type: "checkpoint_clear_failed", at: clock.now(), workflowId, error: cause.toJSON() });
+    }
+  }
+
+  #context(state: string, signal: AbortSignal, split: SplitResult | undefined): TaskContext<TResources> {
+    const { clock, workflowId } = this.#scope;
+    const { store, resources } = this.#definition;
+    return { state, store, resources, signal, attempt: 1, workflowId, clock, split };
+  }
+
+  async #dispatch(state: string, entry: StateEntry<TResources>): Promise<string> {
+    const signal = this.#controller?.signal ?? quietSignal;
+    const split = this.#joinInput;
+    this.#joinInput = undefined;
+    // A total timeout that fired between states fails the next dispatch before its task starts.
+    if (signal.aborted && entry.kind !== "saga") throw this.#fail(signal.reason as CanoError, state, 0);
+    switch (entry.kind) {
+      case "split":
+        return this.#dispatchSplit(state, entry.split, this.#context(state, signal, split));
+      case "saga":
+        return this.#dispatchSaga(state, entry, this.#context(state, quietSignal, split));
+      default: {
+        const ctx = this.#context(state, signal, split);
+        const { value, attempts } = await this.#runTask(state, entry.taskId, entry.task, ctx);
+        return this.#transition(state, entry.taskId, entry.task.to, value, attempts);
+      }
+    }
+  }
+
+  /** Runs one task with its retry settings, raced against the run's signal unless it winds down itself. */
+  async #runTask(
+    state: string,
+    taskId: string,
+    task: Task<unknown, TResources>,
+    ctx: TaskContext<TResources>,
+  ): Promise<{ readonly value: unknown; readonly attempts: number }> {
+    const { clock, workflowId } = this.#scope;
+    const abortable = ctx.signal !== quietSignal;
+    const target: AttemptTarget<TResources> = { state, taskId, task, attempt: 0 };
+    this.#emit({ type: "task_start", at: clock.now(), workflowId, state, taskId });
+    const resumed = this.#resumeCursor?.state === state ? this.#resumeCursor.cursor : undefined;
+    this.#resumeCursor = undefined;
+    try {
+      const running = task.execute(ctx, {
+        attempts: (body) => runAttempts(this.#scope, target, ctx, abortable, body),
+        cursor: resumed,
+        saveCursor: (cursor) => this.#saveCursor(state, taskId, cursor),
+      });
+      const value = await (abortable && task.cancellation === "race" ? raceAbort(running, ctx.signal) : running);
+      return { value, attempts: target.attempt };
+    } catch (thrown) {
+      const error = toCanoError(thrown, `Task "${taskId}"`);
+      this.#emit({ type: "task_failure", at: clock.now(), workflowId, state, taskId, error: error.toJSON() });
+      throw this.#fail(error, state, target.attempt);
+    }
+  }
+
+  /** Checks the state a task returned, reports it, and moves the machine on. */
+  #transition(state: string, taskId: string, declared: readonly string[] | undefined, next: unknown, attempts: number) {
+    const { clock, workflowId } = this.#scope;
+    const problem = this.#checkNext(state, declared, next);
+    if (problem !== undefined) {
+      this.#emit({ type: "task_failure", at: clock.now(), workflowId, state, taskId, error: problem.toJSON() });
+      throw this.#fail(problem, state, attempts);
+    }
+    const nextState = next as string;
+    this.#emit({ type: "task_success", at: clock.now(), workflowId, state, taskId, attempts, next: nextState });
+    if (declared === undefined) this.#learn(state, nextState);
+    return nextState;
+  }
+
+  async #dispatchSplit(state: string, split: SplitConfig<TResources>, ctx: TaskContext<TResources>): Promise<string> {
+    try {
+      this.#joinInput = await runSplit(this.#scope, state, split, ctx, ctx.signal !== quietSignal);
+    } catch (thrown) {
+      const error = toCanoError(thrown, `Split "${state}"`);
+      const { clock, workflowId } = this.#scope;
+      this.#emit({ type: "task_failure", at: clock.now(), workflowId, state, taskId: state, error: error.toJSON() });
+      throw this.#fail(error, state, 1);
+    }
+    return split.joinState;
+  }
+
+  /**
+   * A saga step runs to completion whatever happens to the run (reference §12.8); its output is
+   * checkpointed as a completion row and pushed onto the compensation stack.
+   */
+  async #dispatchSaga(
+    state: string,
+    entry: Extract<StateEntry<TResources>, { kind: "saga" }>,
+    ctx: TaskContext<TResources>,
+  ): Promise<string> {
+    const { taskId, step } = entry;
+    const { value, attempts } = await this.#runTask(state, taskId, step.forward, ctx);
+    const outcome = value as Partial<SagaOutcome<unknown, unknown>> | undefined;
+    if (typeof outcome !== "object" || outcome === null || !("next" in outcome)) {
+      const problem = engineError(
+        "workflow",
+        `Saga: step "${taskId}" returned ${describeThrown(value)}, expected { next, output }`,
+      );
+      throw this.#fail(problem, state, attempts);
+    }
+    try {
+      assertJson(outcome.output, `Saga: the output of step "${taskId}" (run "${this.#scope.workflowId}", state "${state}")`);
+    } catch (thrown) {
+      // The effect happened but cannot be recorded: undo it now, as the seed does for unserialisable output.
+      const error = toCanoError(thrown, "Saga");
+      const errors = await drainCompensations(
+        this.#scope,
+        [{ state, taskId, output: outcome.output }],
+        this.#definition.sagaSteps,
+        this.#context(state, quietSignal, undefined),
+        undefined,
+      );
+      const failure = this.#fail(error, state, attempts);
+      throw errors.length === 0 ? failure : compensationFailed(failure, errors);
+    }
+    this.#stack.push({ state, taskId, output: outcome.output });
+    await this.#checkpoint(state, "completion", taskId, outcome.output);
+    return this.#transition(state, taskId, step.to, outcome.next, attempts);
+  }
+
+  async #saveCursor(state: string, taskId: string, cursor: unknown): Promise<void> {
+    assertJson(cursor, `Workflow: the cursor saved by state "${state}"`);
+    await this.#checkpoint(state, "cursor", taskId, cursor);
+  }
+
+  /**
+   * Undoes completed saga steps after a failure (reference §12): a clean rollback returns the
+   * original error and clears the log; a dirty one returns `compensation_failed` and keeps it.
+   */
+  async #rollBack(error: CanoError): Promise<CanoError> {
+    if (this.#stack.length === 0) return error;
+    const { clock } = this.#scope;
+    const totalMs = this.#definition.totalTimeoutMs;
+    const budgetMs =
+      totalMs === undefined
+        ? undefined
+        : (this.#definition.compensationTimeoutMs ?? Math.min(totalMs / 2, maxDefaultDrainMs));
+    const stack = this.#stack.splice(0);
+    const errors = await drainCompensations(
+      this.#scope,
+      stack,
+      this.#definition.sagaSteps,
+      this.#context(error.state ?? "", quietSignal, undefined),
+      budgetMs === undefined ? undefined : clock.now() + budgetMs,
+    );
+    if (errors.length > 0) return compensationFailed(error, errors);
+    // A step whose inline compensation failed already made this rollback dirty: keep the log.
+    if (error.code !== "compensation_failed") await this.#clearLog();
+    return error;
+  }
+
+  /** A `workflow` error when a task returned something other than a known (and declared) state. */
+  #checkNext(state: string, declared: readonly string[] | undefined, next: unknown): CanoError | undefined {
+    const { states, exits } = this.#definition;
+    if (typeof next !== "string") {
+      return engineError(
+        "workflow",
+        `Workflow: state "${state}" returned ${next === undefined ? "undefined" : `a ${typeof next} (${String(next)})`}, expected the name of the next state`,
+      );
+    }
+    if (!states.has(next) && !exits.has(next)) {
+      const known = [...states.keys(), ...exits];
+      return engineError(
+        "workflow",
+        `Workflow: state "${state}" returned "${next}", which is neither registered nor an exit state.${didYouMean(next, known)}`,
+      );
+    }
+    if (declared !== undefined && !declared.includes(next)) {
+      return engineError(
+        "workflow",
+        `Workflow: state "${state}" returned "${next}", which is not among its declared targets (${declared.map((s) => `"${s}"`).join(", ")})`,
+      );
+    }
+    return undefined;
+  }
+
+  #learn(from: string, to: string): void {
+    const learned = this.#definition.learnedEdges;
+    const targets = learned.get(from);
+    if (targets === undefined) learned.set(from, new Set([to]));
+    else targets.add(to);
+  }
+
+  #cancelledAtBoundary(state: string): CanoError {
+    const { workflowId } = this.#scope;
+    const error = engineError("cancelled", "Workflow: the run was cancelled", { workflowId, cause: this.#cancel?.reason });
+    return this.#fail(error, state, 0);
+  }
+
+  /** Reports a terminal failure (`cancelled` / `workflow_timeout` events) and adds where it happened. */
+  #fail(error: CanoError, state: string, attempt: number): CanoError {
+    const { clock, workflowId } = this.#scope;
+    if (error.code === "cancelled") this.#emit({ type: "cancelled", at: clock.now(), workflowId, state });
+    if (error.code === "workflow_timeout") {
+      const { elapsedMs, limitMs } = error.details as { elapsedMs: number; limitMs: number };
+      this.#emit({ type: "workflow_timeout", at: clock.now(), workflowId, elapsedMs, limitMs });
+    }
+    const structural = error.code === "cancelled" || error.code === "workflow_timeout" || error.code === "circuit_open";
+    const path = [...this.#path];
+    return withRunContext(error, { state, attempt: structural ? 0 : Math.max(1, attempt), path, workflowId });
+  }
+}
