@@ -5,7 +5,11 @@ import { assertJson } from "./json.ts";
 export type CheckpointRowKind = "state" | "completion" | "cursor";
 
 /** Every {@link CheckpointRowKind}, in the order they are documented. */
-export const checkpointRowKinds = ["state", "completion", "cursor"] as const satisfies readonly CheckpointRowKind[];
+export const checkpointRowKinds = [
+  "state",
+  "completion",
+  "cursor",
+] as const satisfies readonly CheckpointRowKind[];
 
 /** One durable record of a run; plain JSON, so every store can keep it as text. */
 export interface CheckpointRow {
@@ -120,7 +124,12 @@ function isCount(value: unknown): value is number {
   return typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
 }
 
-function wrongField(field: string, expected: string, value: unknown, fields: Record<string, unknown>): RowProblem {
+function wrongField(
+  field: string,
+  expected: string,
+  value: unknown,
+  fields: Record<string, unknown>,
+): RowProblem {
   const received = field in fields ? describe(value) : "nothing (the field is missing)";
   return { field, problem: `field "${field}" is wrong (expected ${expected}, received ${received})` };
 }
@@ -157,7 +166,11 @@ export function decodeRow(raw: unknown, workflowId: string, position: number): C
     {
       workflowId,
       ...(sequence === undefined ? {} : { sequence }),
-      details: { position, problem: checked.problem, ...(checked.field === undefined ? {} : { field: checked.field }) },
+      details: {
+        position,
+        problem: checked.problem,
+        ...(checked.field === undefined ? {} : { field: checked.field }),
+      },
     },
   );
 }
@@ -180,7 +193,11 @@ export function decodeRun(raws: readonly unknown[], workflowId: string): Checkpo
     throw new CanoError(
       "checkpoint_corrupt",
       `Checkpoint: run "${workflowId}" row ${sequence} is corrupt: ${problem}. ${untouched}`,
-      { workflowId, sequence, details: { position: current.position, problem, duplicateOf: previous.position } },
+      {
+        workflowId,
+        sequence,
+        details: { position: current.position, problem, duplicateOf: previous.position },
+      },
     );
   }
   return rows.map(({ row }) => row);
@@ -273,7 +290,8 @@ export class MemoryCheckpointStore implements CheckpointStore {
     checkWorkflowId(workflowId, "MemoryCheckpointStore");
     const checked = rowForAppend(workflowId, row, "MemoryCheckpointStore");
     const rows = this.#runs.get(workflowId);
-    if (rows?.has(checked.sequence)) throw duplicateRowError(workflowId, checked.sequence, "MemoryCheckpointStore");
+    if (rows?.has(checked.sequence))
+      throw duplicateRowError(workflowId, checked.sequence, "MemoryCheckpointStore");
     const text = JSON.stringify(checked);
     if (rows === undefined) this.#runs.set(workflowId, new Map([[checked.sequence, text]]));
     else rows.set(checked.sequence, text);

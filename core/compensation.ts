@@ -1,7 +1,7 @@
 import type { RunScope } from "./attempt.ts";
+import { CanoError, engineError, toCanoError } from "./errors.ts";
 import type { SagaStep } from "./saga.ts";
 import type { TaskContext } from "./task.ts";
-import { CanoError, engineError, toCanoError } from "./errors.ts";
 
 /** @internal A completed saga step waiting to be undone if the run fails. */
 export interface CompensationEntry {
@@ -60,7 +60,8 @@ export async function drainCompensations<TResources>(
     const entry = stack[index]!;
     const { state, taskId, output } = entry;
     if (deadline !== undefined && clock.now() >= deadline) {
-      for (let rest = index; rest >= 0; rest--) errors.push(orphaned(stack[rest]!, "the compensation deadline passed"));
+      for (let rest = index; rest >= 0; rest--)
+        errors.push(orphaned(stack[rest]!, "the compensation deadline passed"));
       errors.push(
         engineError("timeout", `Saga: compensation deadline elapsed; ${index + 1} entries left unprocessed`, {
           workflowId,
@@ -77,7 +78,11 @@ export async function drainCompensations<TResources>(
     const stepLimit = step.forward.attemptTimeoutMs;
     const deadlineLimit = deadline === undefined ? undefined : deadline - clock.now();
     const limitMs =
-      stepLimit === undefined ? deadlineLimit : deadlineLimit === undefined ? stepLimit : Math.min(stepLimit, deadlineLimit);
+      stepLimit === undefined
+        ? deadlineLimit
+        : deadlineLimit === undefined
+          ? stepLimit
+          : Math.min(stepLimit, deadlineLimit);
     const byDeadline = deadlineLimit !== undefined && limitMs === deadlineLimit;
     try {
       await bounded(
@@ -94,7 +99,15 @@ export async function drainCompensations<TResources>(
       emit?.({ type: "compensate_done", at: clock.now(), workflowId, state, taskId, ok: true });
     } catch (thrown) {
       const error = toCanoError(thrown, `Saga compensation of "${taskId}"`);
-      emit?.({ type: "compensate_done", at: clock.now(), workflowId, state, taskId, ok: false, error: error.toJSON() });
+      emit?.({
+        type: "compensate_done",
+        at: clock.now(),
+        workflowId,
+        state,
+        taskId,
+        ok: false,
+        error: error.toJSON(),
+      });
       errors.push(error);
     }
   }
@@ -114,7 +127,10 @@ function orphaned(entry: CompensationEntry, why: string): CanoError {
  * compensation error in drain order (nested `compensation_failed` errors are flattened).
  */
 export function compensationFailed(original: CanoError, compensationErrors: readonly CanoError[]): CanoError {
-  const errors = [...(original.code === "compensation_failed" ? (original.errors ?? []) : [original]), ...compensationErrors];
+  const errors = [
+    ...(original.code === "compensation_failed" ? (original.errors ?? []) : [original]),
+    ...compensationErrors,
+  ];
   const [first, ...rest] = errors;
   const message = `Compensation failed (${rest.length} error(s)); original: ${first?.message}; ${rest
     .map((error, i) => `compensation #${i + 1}: ${error.message}`)

@@ -3,6 +3,10 @@
  * This entry point is the dependency-free core.
  */
 
+export type { BatchItemResult, BatchOptions } from "./batch.ts";
+export { batch } from "./batch.ts";
+export type { CheckpointRow, CheckpointRowKind, CheckpointStore, RunSummary } from "./checkpoint.ts";
+export { decodeRow, decodeRun, MemoryCheckpointStore, summarizeRun } from "./checkpoint.ts";
 export type {
   BreakerPermit,
   CircuitBreakerJson,
@@ -28,18 +32,31 @@ export {
   percentage,
   quorum,
 } from "./join.ts";
+export type { MultiPermit, MultiRateLimiterOptions, RateLimitTier } from "./multi-rate-limiter.ts";
+export { MultiRateLimiter } from "./multi-rate-limiter.ts";
+export type { PollErrorPolicy, PollOutcome, PollPending } from "./poll.ts";
+export { failFast, pending, poll, retryOnError } from "./poll.ts";
 export type { Random } from "./random.ts";
 export { createCryptoRandom } from "./random.ts";
+export type { Meter, MeterStatus, Reservation } from "./rate-limit.ts";
+export type { RateLimiterOptions, RateLimiterSettings } from "./rate-limiter.ts";
+export { RateLimiter } from "./rate-limiter.ts";
 export type { HealthStatus, Resource } from "./resources.ts";
 export { aggregateHealth, checkHealth, setupResources, teardownResources } from "./resources.ts";
 export type { ExponentialOptions, RetryPolicy } from "./retry.ts";
 export { defaultRetry, exponential, fixed, maxAttempts, none, retryDelayMs } from "./retry.ts";
-export type { OrchestrateOptions } from "./run.ts";
+export type { OrchestrateOptions, ResumeOptions } from "./run.ts";
+export type { SagaOutcome, SagaStep } from "./saga.ts";
+export { saga } from "./saga.ts";
 export type { SplitOptions, SplitResult } from "./split.ts";
 export type { InferOutput, StandardSchemaV1 } from "./standard-schema.ts";
 export type { Key, KeyLike, KeyValueStore } from "./store.ts";
 export { checkValue, key, keyName, MemoryStore } from "./store.ts";
 export type { Task, TaskContext, TaskKind, TaskOptions } from "./task.ts";
 export { node, router, task } from "./task.ts";
+export type { TimerWait } from "./timer.ts";
+export { timer } from "./timer.ts";
+export type { WindowedRateLimiterOptions, WindowedRateLimiterSettings } from "./windowed-rate-limiter.ts";
+export { WindowedRateLimiter } from "./windowed-rate-limiter.ts";
 export type { ObserverLike, WorkflowOptions } from "./workflow.ts";
 export { Workflow } from "./workflow.ts";

@@ -13,7 +13,9 @@ export interface MultiRateLimiterOptions {
 
 /** One budget of a {@link MultiRateLimiter}: a name, a meter and what each acquisition costs it. */
 export interface RateLimitTier {
+  /** What errors and permits call the tier; not unique. */
   readonly name: string;
+  /** The budget charged. */
   readonly meter: Meter;
   /** Units taken from `meter` per acquisition; 0 makes the tier inert. */
   readonly cost: number;

@@ -1,7 +1,7 @@
 import type { CheckpointRow } from "./checkpoint.ts";
 import type { CompensationEntry } from "./compensation.ts";
-import type { SplitResult } from "./split.ts";
 import { CanoError } from "./errors.ts";
+import type { SplitResult } from "./split.ts";
 import { didYouMean } from "./suggest.ts";
 
 /** @internal Where a resumed run re-enters the machine and what it carries over from its log. */
@@ -38,9 +38,13 @@ export function rehydrate(
 ): ResumePoint {
   const last = rows.at(-1);
   if (last === undefined) {
-    throw new CanoError("checkpoint_store", `Workflow: run "${workflowId}" has no checkpoint rows; nothing to resume`, {
-      workflowId,
-    });
+    throw new CanoError(
+      "checkpoint_store",
+      `Workflow: run "${workflowId}" has no checkpoint rows; nothing to resume`,
+      {
+        workflowId,
+      },
+    );
   }
   if (last.version !== expectedVersion) {
     throw new CanoError(

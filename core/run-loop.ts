@@ -1,21 +1,21 @@
+import { raceAbort } from "./abort.ts";
 import type { AttemptTarget, RunScope } from "./attempt.ts";
+import { runAttempts } from "./attempt.ts";
 import type { CheckpointRowKind } from "./checkpoint.ts";
 import type { CompensationEntry } from "./compensation.ts";
+import { compensationFailed, drainCompensations } from "./compensation.ts";
 import type { StateEntry, WorkflowDefinition } from "./definition.ts";
+import { taskIdOf } from "./definition.ts";
 import type { CanoError } from "./errors.ts";
+import { describeThrown, engineError, toCanoError, withRunContext } from "./errors.ts";
 import type { WorkflowEvent } from "./events.ts";
+import { assertJson } from "./json.ts";
 import type { ResumePoint } from "./resume.ts";
 import type { SagaOutcome } from "./saga.ts";
 import type { SplitConfig, SplitResult } from "./split.ts";
-import type { Task, TaskContext } from "./task.ts";
-import { raceAbort } from "./abort.ts";
-import { runAttempts } from "./attempt.ts";
-import { compensationFailed, drainCompensations } from "./compensation.ts";
-import { taskIdOf } from "./definition.ts";
-import { describeThrown, engineError, toCanoError, withRunContext } from "./errors.ts";
-import { assertJson } from "./json.ts";
 import { runSplit } from "./split.ts";
 import { didYouMean } from "./suggest.ts";
+import type { Task, TaskContext } from "./task.ts";
 
 /** Never aborts: the signal of saga steps and of runs nothing can cancel. */
 const quietSignal = new AbortController().signal;
@@ -56,7 +56,8 @@ export class Run<TResources> {
     this.#path = [...(resume?.path ?? [])];
     this.#stack = [...(resume?.stack ?? [])];
     this.#joinInput = resume?.joinInput;
-    this.#resumeCursor = resume?.cursor === undefined ? undefined : { state: resume.state, cursor: resume.cursor };
+    this.#resumeCursor =
+      resume?.cursor === undefined ? undefined : { state: resume.state, cursor: resume.cursor };
     this.#sequence = resume === undefined ? 0 : resume.lastSequence + 1;
   }
 
@@ -67,15 +68,25 @@ export class Run<TResources> {
       for (;;) {
         if (this.#cancel?.aborted) throw this.#cancelledAtBoundary(state);
         this.#path.push(state);
-        this.#emit({ type: "state_enter", at: this.#scope.clock.now(), workflowId: this.#scope.workflowId, state });
+        this.#emit({
+          type: "state_enter",
+          at: this.#scope.clock.now(),
+          workflowId: this.#scope.workflowId,
+          state,
+        });
         const entry = this.#definition.states.get(state);
-        if (entry?.kind !== "router") await this.#checkpoint(state, "state", taskIdOf(entry), this.#joinInput);
+        if (entry?.kind !== "router")
+          await this.#checkpoint(state, "state", taskIdOf(entry), this.#joinInput);
         if (this.#definition.exits.has(state)) {
           await this.#clearLog();
           return state;
         }
         if (entry === undefined) {
-          throw this.#fail(engineError("workflow", `Workflow: no task is registered for state "${state}"`), state, 0);
+          throw this.#fail(
+            engineError("workflow", `Workflow: no task is registered for state "${state}"`),
+            state,
+            0,
+          );
         }
         state = await this.#dispatch(state, entry);
       }
@@ -97,7 +108,9 @@ export class Run<TResources> {
     const { clock, workflowId } = this.#scope;
     const cancel = this.#cancel;
     const onCancel = () =>
-      controller.abort(engineError("cancelled", "Workflow: the run was cancelled", { workflowId, cause: cancel?.reason }));
+      controller.abort(
+        engineError("cancelled", "Workflow: the run was cancelled", { workflowId, cause: cancel?.reason }),
+      );
     cancel?.addEventListener("abort", onCancel, { once: true });
     const limitMs = this.#definition.totalTimeoutMs;
     const startedAt = clock.now();
@@ -107,10 +120,14 @@ export class Run<TResources> {
         : clock.schedule(limitMs, () => {
             const elapsedMs = clock.now() - startedAt;
             controller.abort(
-              engineError("workflow_timeout", `Workflow: total timeout of ${limitMs} ms exceeded after ${elapsedMs} ms`, {
-                workflowId,
-                details: { elapsedMs, limitMs },
-              }),
+              engineError(
+                "workflow_timeout",
+                `Workflow: total timeout of ${limitMs} ms exceeded after ${elapsedMs} ms`,
+                {
+                  workflowId,
+                  details: { elapsedMs, limitMs },
+                },
+              ),
             );
           });
     return () => {
@@ -126,7 +143,8 @@ export class Run<TResources> {
     const { clock, workflowId } = this.#scope;
     const sequence = this.#sequence;
     try {
-      if (output !== undefined) assertJson(output, `Checkpoint: the ${kind} row of state "${state}" (run "${workflowId}")`);
+      if (output !== undefined)
+        assertJson(output, `Checkpoint: the ${kind} row of state "${state}" (run "${workflowId}")`);
     } catch (error) {
       throw this.#fail(toCanoError(error, "Checkpoint"), state, 0);
     }
@@ -214,7 +232,9 @@ export class Run<TResources> {
         cursor: resumed,
         saveCursor: (cursor) => this.#saveCursor(state, taskId, cursor),
       });
-      const value = await (abortable && task.cancellation === "race" ? raceAbort(running, ctx.signal) : running);
+      const value = await (abortable && task.cancellation === "race"
+        ? raceAbort(running, ctx.signal)
+        : running);
       return { value, attempts: target.attempt };
     } catch (thrown) {
       const error = toCanoError(thrown, `Task "${taskId}"`);
@@ -224,26 +244,58 @@ export class Run<TResources> {
   }
 
   /** Checks the state a task returned, reports it, and moves the machine on. */
-  #transition(state: string, taskId: string, declared: readonly string[] | undefined, next: unknown, attempts: number) {
+  #transition(
+    state: string,
+    taskId: string,
+    declared: readonly string[] | undefined,
+    next: unknown,
+    attempts: number,
+  ) {
     const { clock, workflowId } = this.#scope;
     const problem = this.#checkNext(state, declared, next);
     if (problem !== undefined) {
-      this.#emit({ type: "task_failure", at: clock.now(), workflowId, state, taskId, error: problem.toJSON() });
+      this.#emit({
+        type: "task_failure",
+        at: clock.now(),
+        workflowId,
+        state,
+        taskId,
+        error: problem.toJSON(),
+      });
       throw this.#fail(problem, state, attempts);
     }
     const nextState = next as string;
-    this.#emit({ type: "task_success", at: clock.now(), workflowId, state, taskId, attempts, next: nextState });
+    this.#emit({
+      type: "task_success",
+      at: clock.now(),
+      workflowId,
+      state,
+      taskId,
+      attempts,
+      next: nextState,
+    });
     if (declared === undefined) this.#learn(state, nextState);
     return nextState;
   }
 
-  async #dispatchSplit(state: string, split: SplitConfig<TResources>, ctx: TaskContext<TResources>): Promise<string> {
+  async #dispatchSplit(
+    state: string,
+    split: SplitConfig<TResources>,
+    ctx: TaskContext<TResources>,
+  ): Promise<string> {
     try {
       this.#joinInput = await runSplit(this.#scope, state, split, ctx, ctx.signal !== quietSignal);
     } catch (thrown) {
       const error = toCanoError(thrown, `Split "${state}"`);
       const { clock, workflowId } = this.#scope;
-      this.#emit({ type: "task_failure", at: clock.now(), workflowId, state, taskId: state, error: error.toJSON() });
+      this.#emit({
+        type: "task_failure",
+        at: clock.now(),
+        workflowId,
+        state,
+        taskId: state,
+        error: error.toJSON(),
+      });
       throw this.#fail(error, state, 1);
     }
     return split.joinState;
@@ -269,7 +321,10 @@ export class Run<TResources> {
       throw this.#fail(problem, state, attempts);
     }
     try {
-      assertJson(outcome.output, `Saga: the output of step "${taskId}" (run "${this.#scope.workflowId}", state "${state}")`);
+      assertJson(
+        outcome.output,
+        `Saga: the output of step "${taskId}" (run "${this.#scope.workflowId}", state "${state}")`,
+      );
     } catch (thrown) {
       // The effect happened but cannot be recorded: undo it now, as the seed does for unserialisable output.
       const error = toCanoError(thrown, "Saga");
@@ -353,7 +408,10 @@ export class Run<TResources> {
 
   #cancelledAtBoundary(state: string): CanoError {
     const { workflowId } = this.#scope;
-    const error = engineError("cancelled", "Workflow: the run was cancelled", { workflowId, cause: this.#cancel?.reason });
+    const error = engineError("cancelled", "Workflow: the run was cancelled", {
+      workflowId,
+      cause: this.#cancel?.reason,
+    });
     return this.#fail(error, state, 0);
   }
 
@@ -365,7 +423,8 @@ export class Run<TResources> {
       const { elapsedMs, limitMs } = error.details as { elapsedMs: number; limitMs: number };
       this.#emit({ type: "workflow_timeout", at: clock.now(), workflowId, elapsedMs, limitMs });
     }
-    const structural = error.code === "cancelled" || error.code === "workflow_timeout" || error.code === "circuit_open";
+    const structural =
+      error.code === "cancelled" || error.code === "workflow_timeout" || error.code === "circuit_open";
     const path = [...this.#path];
     return withRunContext(error, { state, attempt: structural ? 0 : Math.max(1, attempt), path, workflowId });
   }

@@ -1,10 +1,10 @@
 import type { RunScope } from "./attempt.ts";
 import type { WorkflowDefinition } from "./definition.ts";
 import type { CanoError } from "./errors.ts";
-import type { Observer, RunOutcome, WorkflowEvent } from "./events.ts";
-import type { ResumePoint } from "./resume.ts";
 import { toCanoError } from "./errors.ts";
+import type { Observer, RunOutcome, WorkflowEvent } from "./events.ts";
 import { setupResources, teardownResources } from "./resources.ts";
+import type { ResumePoint } from "./resume.ts";
 import { Run } from "./run-loop.ts";
 
 /** Per-run options of `orchestrate`. */
@@ -66,7 +66,13 @@ export async function executeRun<TResources>(
   try {
     setUp = await setupResources(definition.resources as object);
     if (resume !== undefined) {
-      emit?.({ type: "resume", at: clock.now(), workflowId, state: resume.state, lastSequence: resume.lastSequence });
+      emit?.({
+        type: "resume",
+        at: clock.now(),
+        workflowId,
+        state: resume.state,
+        lastSequence: resume.lastSequence,
+      });
     }
     final = await new Run(definition, scope, options.signal, resume).loop(initial);
     outcome = "completed";

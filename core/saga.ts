@@ -38,7 +38,11 @@ interface SagaDefinition<TTo, TOutput, TResources> {
  *   compensate: async ({ chargeId }) => refund(chargeId) })
  */
 export function saga<const TTo extends string, TOutput, TResources = unknown>(
-  definition: TaskOptions<TTo> & { readonly to: readonly TTo[] } & SagaDefinition<NoInfer<TTo>, TOutput, TResources>,
+  definition: TaskOptions<TTo> & { readonly to: readonly TTo[] } & SagaDefinition<
+      NoInfer<TTo>,
+      TOutput,
+      TResources
+    >,
 ): SagaStep<TTo, TOutput, TResources>;
 export function saga<TTo extends string, TOutput, TResources = unknown>(
   definition: TaskOptions<never> & { readonly to?: undefined } & SagaDefinition<TTo, TOutput, TResources>,

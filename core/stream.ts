@@ -103,6 +103,12 @@ function closeQuietly(iterator: AsyncIterator<unknown>): void {
   }
 }
 
+/** The value's async iterator, or `undefined` when it is not an AsyncIterable. */
+function iteratorOf<TItem>(value: unknown): AsyncIterator<TItem> | undefined {
+  const get = (value as { [Symbol.asyncIterator]?: unknown } | null | undefined)?.[Symbol.asyncIterator];
+  return typeof get === "function" ? (get as () => AsyncIterator<TItem>).call(value) : undefined;
+}
+
 /** `open` raced against the signal; a source that opens after the race was lost is closed at once. */
 async function openSource<TItem>(
   ctx: TaskContext<unknown>,
@@ -113,15 +119,19 @@ async function openSource<TItem>(
   try {
     iterable = await raceAbort(opening, ctx.signal);
   } catch (error) {
-    if (ctx.signal.aborted)
-      void opening.then(
-        (late) => closeQuietly(late[Symbol.asyncIterator]()),
-        () => {},
-      );
+    const closeLate = (late: unknown) => {
+      try {
+        const iterator = iteratorOf(late);
+        if (iterator !== undefined) closeQuietly(iterator);
+      } catch {
+        // Nothing was opened that we could close.
+      }
+    };
+    if (ctx.signal.aborted) void opening.then(closeLate, () => {});
     throw error;
   }
-  const get = (iterable as { [Symbol.asyncIterator]?: unknown } | null | undefined)?.[Symbol.asyncIterator];
-  if (typeof get === "function") return (get as () => AsyncIterator<TItem>).call(iterable);
+  const iterator = iteratorOf<TItem>(iterable);
+  if (iterator !== undefined) return iterator;
   throw engineError(
     "workflow",
     `Stream "${ctx.state}": open returned ${String(iterable)}, expected an AsyncIterable`,
@@ -170,19 +180,16 @@ async function runStream<TTo extends string, TResources, TItem, TOutput, TCursor
   const pull = () => {
     if (pulling || settled !== undefined) return;
     pulling = true;
-    new Promise<IteratorResult<TItem>>((resolve) => resolve(iterator.next()))
-      .then(
-        (result) => {
-          settled = { ok: true, result };
-        },
-        (error: unknown) => {
-          settled = { ok: false, error };
-        },
-      )
-      .finally(() => {
-        pulling = false;
-        notify();
-      });
+    // One handler sets both flags, so the loop never sees an item taken while a pull looks pending.
+    const arrive = (result: Settled<TItem>) => {
+      pulling = false;
+      settled = result;
+      notify();
+    };
+    new Promise<IteratorResult<TItem>>((resolve) => resolve(iterator.next())).then(
+      (result) => arrive({ ok: true, result }),
+      (error: unknown) => arrive({ ok: false, error }),
+    );
   };
 
   const decide = (signalled: unknown): TTo | undefined => {

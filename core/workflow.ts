@@ -1,3 +1,5 @@
+import type { CheckpointStore } from "./checkpoint.ts";
+import { decodeRun } from "./checkpoint.ts";
 import type { Clock } from "./clock.ts";
 import { systemClock } from "./clock.ts";
 import type { StateEntry, WorkflowDefinition } from "./definition.ts";
@@ -7,12 +9,10 @@ import type { WorkflowGraph } from "./graph.ts";
 import { buildGraph, graphToMermaid } from "./graph.ts";
 import type { Random } from "./random.ts";
 import { createCryptoRandom } from "./random.ts";
-import type { CheckpointStore } from "./checkpoint.ts";
-import type { OrchestrateOptions, ResumeOptions } from "./run.ts";
-import type { SagaStep } from "./saga.ts";
-import { decodeRun } from "./checkpoint.ts";
 import { rehydrate } from "./resume.ts";
+import type { OrchestrateOptions, ResumeOptions } from "./run.ts";
 import { executeRun } from "./run.ts";
+import type { SagaStep } from "./saga.ts";
 import type { SplitOptions } from "./split.ts";
 import type { KeyValueStore } from "./store.ts";
 import { MemoryStore } from "./store.ts";
@@ -111,7 +111,10 @@ export class Workflow<TState extends string, TResources = Record<string, never>>
    * Runs a saga step when the machine enters `state`. Once the step has succeeded, a later failure
    * (an error, a timeout, a cancellation) runs its `compensate` with its output, newest step first.
    */
-  registerWithCompensation<TTo extends TState>(state: TState, step: SagaStep<TTo, unknown, TResources>): this {
+  registerWithCompensation<TTo extends TState>(
+    state: TState,
+    step: SagaStep<TTo, unknown, TResources>,
+  ): this {
     return this.#put(state, { kind: "saga", step, taskId: step.name ?? state });
   }
 
@@ -157,7 +160,10 @@ export class Workflow<TState extends string, TResources = Record<string, never>>
   /** Stamps checkpoint rows; `resumeFrom` refuses a run checkpointed by another version. Default 0. */
   withWorkflowVersion(version: number): this {
     if (!(Number.isInteger(version) && version >= 0)) {
-      throw new CanoError("configuration", `Workflow: withWorkflowVersion expects an integer ≥ 0, received ${String(version)}`);
+      throw new CanoError(
+        "configuration",
+        `Workflow: withWorkflowVersion expects an integer ≥ 0, received ${String(version)}`,
+      );
     }
     this.#version = version;
     return this;
@@ -205,7 +211,8 @@ export class Workflow<TState extends string, TResources = Record<string, never>>
         "Workflow: checkpointing requires a workflow id, so the run can be resumed: pass orchestrate(initial, { workflowId }) or call withWorkflowId(id)",
       );
     }
-    const workflowId = explicitId === undefined ? crypto.randomUUID() : checkWorkflowId(explicitId, "orchestrate");
+    const workflowId =
+      explicitId === undefined ? crypto.randomUUID() : checkWorkflowId(explicitId, "orchestrate");
     return (await executeRun(definition, initial, workflowId, options)) as TState;
   }
 
@@ -217,7 +224,10 @@ export class Workflow<TState extends string, TResources = Record<string, never>>
   async resumeFrom(workflowId: string, options: ResumeOptions = {}): Promise<TState> {
     const store = this.#checkpointStore;
     if (store === undefined) {
-      throw new CanoError("configuration", "Workflow: resumeFrom needs a checkpoint store; call withCheckpointStore(store)");
+      throw new CanoError(
+        "configuration",
+        "Workflow: resumeFrom needs a checkpoint store; call withCheckpointStore(store)",
+      );
     }
     checkWorkflowId(workflowId, "resumeFrom");
     throwIfProblems(this.#structuralProblems());
@@ -225,10 +235,14 @@ export class Workflow<TState extends string, TResources = Record<string, never>>
     try {
       raw = await store.loadRun(workflowId);
     } catch (error) {
-      throw new CanoError("checkpoint_store", `Workflow: loading run "${workflowId}" failed: ${describeThrown(error)}`, {
-        cause: error,
-        workflowId,
-      });
+      throw new CanoError(
+        "checkpoint_store",
+        `Workflow: loading run "${workflowId}" failed: ${describeThrown(error)}`,
+        {
+          cause: error,
+          workflowId,
+        },
+      );
     }
     const definition = this.#definition();
     const known = [...definition.states.keys(), ...definition.exits];
@@ -299,14 +313,20 @@ export class Workflow<TState extends string, TResources = Record<string, never>>
 
 function positiveMs(ms: number, method: string): number {
   if (!(Number.isFinite(ms) && ms > 0)) {
-    throw new CanoError("configuration", `Workflow: ${method} expects milliseconds > 0, received ${String(ms)}`);
+    throw new CanoError(
+      "configuration",
+      `Workflow: ${method} expects milliseconds > 0, received ${String(ms)}`,
+    );
   }
   return ms;
 }
 
 function checkWorkflowId(workflowId: unknown, method: string): string {
   if (typeof workflowId !== "string" || workflowId === "") {
-    throw new CanoError("configuration", `Workflow: ${method} expects a non-empty workflow id, received ${describeThrown(workflowId)}`);
+    throw new CanoError(
+      "configuration",
+      `Workflow: ${method} expects a non-empty workflow id, received ${describeThrown(workflowId)}`,
+    );
   }
   return workflowId;
 }

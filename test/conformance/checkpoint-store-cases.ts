@@ -51,7 +51,10 @@ async function rejection(action: Promise<unknown>, message: string): Promise<unk
 /** Throws unless `error` is a CanoError with code `checkpoint_store`. */
 function assertStoreError(error: unknown, message: string): void {
   const seen = isCanoError(error) ? `CanoError ${error.code}: ${error.message}` : String(error);
-  assert(isCanoError(error) && error.code === "checkpoint_store", `${message}: expected a checkpoint_store CanoError, received ${seen}`);
+  assert(
+    isCanoError(error) && error.code === "checkpoint_store",
+    `${message}: expected a checkpoint_store CanoError, received ${seen}`,
+  );
 }
 
 /** A new run id no other case (or earlier test run against a persistent store) uses. */
@@ -63,7 +66,15 @@ const at = 1_700_000_000_000;
 
 /** A valid row with the given sequence; `fields` override the defaults. */
 function row(sequence: number, fields: Partial<CheckpointRow> = {}): CheckpointRow {
-  return { sequence, state: `state-${sequence}`, taskId: `task-${sequence}`, kind: "state", version: 1, at: at + sequence, ...fields };
+  return {
+    sequence,
+    state: `state-${sequence}`,
+    taskId: `task-${sequence}`,
+    kind: "state",
+    version: 1,
+    at: at + sequence,
+    ...fields,
+  };
 }
 
 /** Every case, in a stable order; each is independent of the others. */
@@ -74,7 +85,15 @@ export const checkpointStoreCases: readonly CheckpointStoreCase[] = [
       const id = freshId();
       const rows: CheckpointRow[] = [
         { sequence: 0, state: "fetch", taskId: "fetch", kind: "state", version: 3, at },
-        { sequence: 1, state: "reserve", taskId: "reserve-task", kind: "state", version: 3, at: at + 1, workflow: "orders" },
+        {
+          sequence: 1,
+          state: "reserve",
+          taskId: "reserve-task",
+          kind: "state",
+          version: 3,
+          at: at + 1,
+          workflow: "orders",
+        },
         {
           sequence: 2,
           state: "reserve",
@@ -86,25 +105,47 @@ export const checkpointStoreCases: readonly CheckpointStoreCase[] = [
           workflow: "orders",
         },
         { sequence: 3, state: "scan", taskId: "scan", kind: "cursor", output: 0, version: 3, at: at + 3 },
-        { sequence: 4, state: "scan", taskId: "scan", kind: "cursor", output: { page: "next", n: 2.5 }, version: 3, at: at + 4 },
+        {
+          sequence: 4,
+          state: "scan",
+          taskId: "scan",
+          kind: "cursor",
+          output: { page: "next", n: 2.5 },
+          version: 3,
+          at: at + 4,
+        },
         { sequence: 5, state: "fan-out", taskId: "", kind: "state", version: 3, at: at + 5 },
         {
           sequence: 6,
           state: "join",
           taskId: "join",
           kind: "state",
-          output: [{ ok: true, value: "a" }, { ok: false, error: "b" }],
+          output: [
+            { ok: true, value: "a" },
+            { ok: false, error: "b" },
+          ],
           version: 3,
           at: at + 6,
         },
-        { sequence: 7, state: "step", taskId: "step", kind: "completion", output: null, version: 0, at: -5.5 },
+        {
+          sequence: 7,
+          state: "step",
+          taskId: "step",
+          kind: "completion",
+          output: null,
+          version: 0,
+          at: -5.5,
+        },
         { sequence: 8, state: "step", taskId: "step", kind: "cursor", output: "", version: 0, at: 0 },
         { sequence: 9, state: "done", taskId: "", kind: "state", version: 3, at: at + 9, workflow: "orders" },
       ];
       for (const r of rows) await store.append(id, r);
       const loaded = await store.loadRun(id);
       assertEqual(loaded, rows, "loadRun returns exactly the appended rows");
-      assert(loaded[7] !== undefined && "output" in loaded[7] && loaded[7].output === null, "output null stays null");
+      assert(
+        loaded[7] !== undefined && "output" in loaded[7] && loaded[7].output === null,
+        "output null stays null",
+      );
       assert(loaded[0] !== undefined && loaded[0].output === undefined, "a row without output has none");
       assert(loaded[0] !== undefined && loaded[0].workflow === undefined, "a row without workflow has none");
     },
@@ -122,7 +163,11 @@ export const checkpointStoreCases: readonly CheckpointStoreCase[] = [
         [...sequences].sort((a, b) => a - b),
         "sequences are ascending",
       );
-      assertEqual(loaded, [...sequences].sort((a, b) => a - b).map((s) => row(s)), "rows are intact");
+      assertEqual(
+        loaded,
+        [...sequences].sort((a, b) => a - b).map((s) => row(s)),
+        "rows are intact",
+      );
     },
   },
   {
@@ -195,9 +240,13 @@ export const checkpointStoreCases: readonly CheckpointStoreCase[] = [
       const ids = Array.from({ length: 5 }, (_, i) => freshId(`concurrent-${i}`));
       // Interleaved and shuffled by a fixed permutation so no store sees one id's rows in order.
       const order = Array.from({ length: 50 }, (_, i) => (i * 17) % 50);
-      await Promise.all(order.map((i) => store.append(ids[i % 5]!, row(Math.floor(i / 5), { state: `s-${i}` }))));
+      await Promise.all(
+        order.map((i) => store.append(ids[i % 5]!, row(Math.floor(i / 5), { state: `s-${i}` }))),
+      );
       for (let k = 0; k < ids.length; k++) {
-        const expected = Array.from({ length: 10 }, (_, sequence) => row(sequence, { state: `s-${sequence * 5 + k}` }));
+        const expected = Array.from({ length: 10 }, (_, sequence) =>
+          row(sequence, { state: `s-${sequence * 5 + k}` }),
+        );
         assertEqual(await store.loadRun(ids[k]!), expected, `run ${k} has all of its 10 rows in order`);
       }
     },
@@ -209,7 +258,12 @@ export const checkpointStoreCases: readonly CheckpointStoreCase[] = [
       const big = "x".repeat(1_000_000);
       let nested: unknown = { leaf: "bottom" };
       for (let depth = 0; depth < 50; depth++) nested = { depth, child: nested, list: [depth, `${depth}`] };
-      const wide = Array.from({ length: 2_000 }, (_, i) => ({ i, name: `item-${i}`, tags: ["a", "b"], ok: i % 2 === 0 }));
+      const wide = Array.from({ length: 2_000 }, (_, i) => ({
+        i,
+        name: `item-${i}`,
+        tags: ["a", "b"],
+        ok: i % 2 === 0,
+      }));
       const rows = [
         row(0, { kind: "completion", output: big }),
         row(1, { kind: "cursor", output: nested }),
@@ -229,12 +283,21 @@ export const checkpointStoreCases: readonly CheckpointStoreCase[] = [
       const other = `ワークフロー/🚀-${crypto.randomUUID()}`;
       const rows = [
         row(0, { state: "état", taskId: "tâche-🚀", workflow: "commande·été" }),
-        row(1, { state: "注文", taskId: "注文", kind: "completion", output: { 名前: "値", emoji: "👩‍💻", rtl: "שלום" } }),
+        row(1, {
+          state: "注文",
+          taskId: "注文",
+          kind: "completion",
+          output: { 名前: "値", emoji: "👩‍💻", rtl: "שלום" },
+        }),
       ];
       for (const r of rows) await store.append(id, r);
       await store.append(other, row(0, { state: "autre" }));
       assertEqual(await store.loadRun(id), rows, "unicode round-trips");
-      assertEqual(await store.loadRun(other), [row(0, { state: "autre" })], "a similar unicode id is separate");
+      assertEqual(
+        await store.loadRun(other),
+        [row(0, { state: "autre" })],
+        "a similar unicode id is separate",
+      );
     },
   },
   {
@@ -266,7 +329,11 @@ export const checkpointStoreCases: readonly CheckpointStoreCase[] = [
       await store.clear(base);
       assertEqual(await store.loadRun(base), [], "the base id is cleared");
       for (const id of ids.slice(1)) {
-        assertEqual((await store.loadRun(id)).length, 1, `clearing the base id left ${JSON.stringify(id)} alone`);
+        assertEqual(
+          (await store.loadRun(id)).length,
+          1,
+          `clearing the base id left ${JSON.stringify(id)} alone`,
+        );
       }
     },
   },
@@ -299,7 +366,9 @@ export const checkpointStoreCases: readonly CheckpointStoreCase[] = [
     async run(store) {
       const id = freshId("snapshot");
       const output = { items: [1, 2], meta: { note: "original" } };
-      const appended = { ...row(0, { kind: "completion", output }) } as { -readonly [K in keyof CheckpointRow]: CheckpointRow[K] };
+      const appended = { ...row(0, { kind: "completion", output }) } as {
+        -readonly [K in keyof CheckpointRow]: CheckpointRow[K];
+      };
       await store.append(id, appended);
       appended.state = "mutated";
       appended.sequence = 99;
