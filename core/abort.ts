@@ -3,7 +3,11 @@
  * engine stops waiting for work whose signal fired, even if the work ignores it.
  */
 export function raceAbort<T>(value: T | Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
+  if (signal.aborted) {
+    // Nobody waits for `value` any more; keep its eventual rejection from going unhandled.
+    Promise.resolve(value).catch(() => {});
+    return Promise.reject(signal.reason);
+  }
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(signal.reason);
     signal.addEventListener("abort", onAbort, { once: true });

@@ -1,3 +1,4 @@
+import { raceAbort } from "./abort.ts";
 import type { Clock } from "./clock.ts";
 import type { CanoError } from "./errors.ts";
 import { engineError, isPermanentError, toCanoError } from "./errors.ts";
@@ -29,6 +30,7 @@ function contextFor<TResources>(
   attempt: number,
   signal: AbortSignal,
 ): TaskContext<TResources> {
+  if (attempt === base.attempt && signal === base.signal) return base;
   return {
     state: base.state,
     store: base.store,
@@ -90,7 +92,9 @@ function timedAttempt<T, TResources>(
 }
 
 function retryable<TResources>(task: Task<unknown, TResources>, error: CanoError): boolean {
-  if (isPermanentError(error)) return false;
+  // Bugs and failures that say so (a value failing its schema) come out the same on every attempt.
+  if (error.code === "configuration" || error.details?.retryable === false || isPermanentError(error))
+    return false;
   if (task.retryIf === undefined) return true;
   try {
     return task.retryIf(error) === true;
@@ -120,6 +124,8 @@ export async function runAttempts<T, TResources>(
   const breaker = task.circuitBreaker;
   // Each call has its own budget: a stepped task runs every step through here.
   for (let attempt = 1; ; attempt++) {
+    // Never start an attempt for a run that is already over.
+    if (abortable && base.signal.aborted) throw base.signal.reason;
     target.attempt = attempt;
     const permit = breaker?.tryAcquire();
     if (breaker !== undefined && permit === undefined) {
@@ -137,15 +143,19 @@ export async function runAttempts<T, TResources>(
       const value =
         task.attemptTimeoutMs !== undefined
           ? await timedAttempt(target, base, task.attemptTimeoutMs, abortable, body)
-          : await body(contextFor(base, attempt, base.signal));
+          : abortable
+            ? // Raced here too, so a probe that ignores its signal still reports a failure to the breaker.
+              await raceAbort(body(contextFor(base, attempt, base.signal)), base.signal)
+            : await body(contextFor(base, attempt, base.signal));
       if (permit !== undefined) breaker?.recordSuccess(permit);
       return value;
     } catch (thrown) {
       if (permit !== undefined) breaker?.recordFailure(permit);
       if (abortable && base.signal.aborted) throw base.signal.reason;
       const error = toCanoError(thrown, `Task "${taskId}"`);
-      if (attempt >= limit || !retryable(task, error)) {
-        if (attempt < limit || limit === 1) throw error;
+      if (!retryable(task, error)) throw error;
+      if (attempt >= limit) {
+        if (limit === 1) throw error;
         throw engineError(
           "retry_exhausted",
           `Task "${taskId}" failed after ${attempt} attempts: ${error.message}`,

@@ -32,6 +32,9 @@ export function sleepOn(clock: Pick<Clock, "schedule">, ms: number, signal?: Abo
   });
 }
 
+/** The longest delay `setTimeout` honours in every runtime. */
+const maxTimerMs = 2 ** 31 - 1;
+
 /** The real clock: `Date.now()` and `setTimeout`. The default everywhere. */
 export const systemClock: Clock = {
   now: () => Date.now(),
@@ -39,7 +42,13 @@ export const systemClock: Clock = {
     return sleepOn(systemClock, ms, signal);
   },
   schedule(ms, callback) {
-    const id = setTimeout(callback, Math.max(0, ms));
+    // Timers overflow past 2^31 - 1 ms and fire at once: wait in chunks for longer delays.
+    let id: ReturnType<typeof setTimeout>;
+    const arm = (remaining: number) => {
+      const chunk = Math.min(Math.max(0, remaining), maxTimerMs);
+      id = setTimeout(() => (remaining > maxTimerMs ? arm(remaining - maxTimerMs) : callback()), chunk);
+    };
+    arm(ms);
     return () => clearTimeout(id);
   },
 };

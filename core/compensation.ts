@@ -10,9 +10,6 @@ export interface CompensationEntry {
   readonly output: unknown;
 }
 
-/** Never aborts: compensations are not cancellable. */
-const quietSignal = new AbortController().signal;
-
 /** Runs `body`, failing with a `timeout` error (and aborting its signal) after `limitMs`. */
 function bounded(
   clock: TaskContext["clock"],
@@ -20,7 +17,8 @@ function bounded(
   timeout: () => CanoError,
   body: (signal: AbortSignal) => unknown,
 ): Promise<unknown> {
-  if (limitMs === undefined) return new Promise((run) => run(body(quietSignal)));
+  // Compensations are not cancellable: without a bound their signal never fires.
+  if (limitMs === undefined) return new Promise((run) => run(body(new AbortController().signal)));
   const controller = new AbortController();
   return new Promise((resolve, reject) => {
     const cancel = clock.schedule(limitMs, () => {

@@ -80,7 +80,11 @@ export type WorkflowEvent =
       readonly lastSequence: number;
     })
   | (TaskEventBase & { readonly type: "compensate_start" })
-  | (TaskEventBase & { readonly type: "compensate_done"; readonly ok: boolean; readonly error?: CanoErrorJson })
+  | (TaskEventBase & {
+      readonly type: "compensate_done";
+      readonly ok: boolean;
+      readonly error?: CanoErrorJson;
+    })
   | (EventBase & { readonly type: "teardown_failed"; readonly error: CanoErrorJson })
   | (EventBase & {
       readonly type: "run_end";

@@ -1,3 +1,16 @@
+/**
+ * An unguessable id (a version 4 UUID). `crypto.randomUUID` exists only in secure contexts, so a
+ * page served over plain http falls back to `crypto.getRandomValues`.
+ */
+export function randomId(): string {
+  if (typeof crypto.randomUUID === "function") return crypto.randomUUID();
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  bytes[6] = (bytes[6]! & 0x0f) | 0x40;
+  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
+  const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
 /** A source of uniform numbers in [0, 1). Inject one to make jitter deterministic in tests. */
 export type Random = () => number;
 

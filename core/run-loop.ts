@@ -8,7 +8,6 @@ import type { StateEntry, WorkflowDefinition } from "./definition.ts";
 import { taskIdOf } from "./definition.ts";
 import type { CanoError } from "./errors.ts";
 import { describeThrown, engineError, toCanoError, withRunContext } from "./errors.ts";
-import type { WorkflowEvent } from "./events.ts";
 import { assertJson } from "./json.ts";
 import type { ResumePoint } from "./resume.ts";
 import type { SagaOutcome } from "./saga.ts";
@@ -16,9 +15,6 @@ import type { SplitConfig, SplitResult } from "./split.ts";
 import { runSplit } from "./split.ts";
 import { didYouMean } from "./suggest.ts";
 import type { Task, TaskContext } from "./task.ts";
-
-/** Never aborts: the signal of saga steps and of runs nothing can cancel. */
-const quietSignal = new AbortController().signal;
 
 /** The longest a compensation drain may take by default when a total timeout is set (reference §3.6). */
 const maxDefaultDrainMs = 30_000;
@@ -31,8 +27,15 @@ export class Run<TResources> {
   readonly #definition: WorkflowDefinition<TResources>;
   readonly #scope: RunScope;
   readonly #cancel: AbortSignal | undefined;
-  /** Aborts with the run's `cancelled` or `workflow_timeout` error; what tasks see as `ctx.signal`. */
-  readonly #controller: AbortController | undefined;
+  /**
+   * Aborts with the run's `cancelled` or `workflow_timeout` error; what tasks see as `ctx.signal`.
+   * One per run, so listeners a task forgets to remove die with the run.
+   */
+  readonly #controller = new AbortController();
+  /** False when neither a caller's signal nor a total timeout can stop the run: nothing is raced. */
+  readonly #abortable: boolean;
+  /** The signal saga steps get: never aborted, since they are never interrupted. Made on first use. */
+  #sagaSignal: AbortSignal | undefined;
   readonly #path: string[];
   /** Completed saga steps, oldest first. */
   readonly #stack: CompensationEntry[];
@@ -51,8 +54,7 @@ export class Run<TResources> {
     this.#definition = definition;
     this.#scope = scope;
     this.#cancel = cancel;
-    const abortable = cancel !== undefined || definition.totalTimeoutMs !== undefined;
-    this.#controller = abortable ? new AbortController() : undefined;
+    this.#abortable = cancel !== undefined || definition.totalTimeoutMs !== undefined;
     this.#path = [...(resume?.path ?? [])];
     this.#stack = [...(resume?.stack ?? [])];
     this.#joinInput = resume?.joinInput;
@@ -68,7 +70,7 @@ export class Run<TResources> {
       for (;;) {
         if (this.#cancel?.aborted) throw this.#cancelledAtBoundary(state);
         this.#path.push(state);
-        this.#emit({
+        this.#scope.emit?.({
           type: "state_enter",
           at: this.#scope.clock.now(),
           workflowId: this.#scope.workflowId,
@@ -97,14 +99,10 @@ export class Run<TResources> {
     }
   }
 
-  #emit(event: WorkflowEvent): void {
-    this.#scope.emit?.(event);
-  }
-
   /** Links the caller's signal and the total timeout to the run's controller; returns the cleanup. */
   #watch(): () => void {
     const controller = this.#controller;
-    if (controller === undefined) return () => {};
+    if (!this.#abortable) return () => {};
     const { clock, workflowId } = this.#scope;
     const cancel = this.#cancel;
     const onCancel = () =>
@@ -172,7 +170,7 @@ export class Run<TResources> {
       );
     }
     this.#sequence = sequence + 1;
-    this.#emit({ type: "checkpoint", at: clock.now(), workflowId, state, sequence, kind });
+    this.#scope.emit?.({ type: "checkpoint", at: clock.now(), workflowId, state, sequence, kind });
   }
 
   /** Best-effort: a run that finished must not fail because its log could not be removed. */
@@ -184,7 +182,12 @@ export class Run<TResources> {
       await durability.store.clear(workflowId);
     } catch (error) {
       const cause = toCanoError(error, "CheckpointStore.clear");
-      this.#emit({ type: "checkpoint_clear_failed", at: clock.now(), workflowId, error: cause.toJSON() });
+      this.#scope.emit?.({
+        type: "checkpoint_clear_failed",
+        at: clock.now(),
+        workflowId,
+        error: cause.toJSON(),
+      });
     }
   }
 
@@ -195,7 +198,7 @@ export class Run<TResources> {
   }
 
   async #dispatch(state: string, entry: StateEntry<TResources>): Promise<string> {
-    const signal = this.#controller?.signal ?? quietSignal;
+    const signal = this.#controller.signal;
     const split = this.#joinInput;
     this.#joinInput = undefined;
     // A total timeout that fired between states fails the next dispatch before its task starts.
@@ -204,7 +207,8 @@ export class Run<TResources> {
       case "split":
         return this.#dispatchSplit(state, entry.split, this.#context(state, signal, split));
       case "saga":
-        return this.#dispatchSaga(state, entry, this.#context(state, quietSignal, split));
+        this.#sagaSignal ??= new AbortController().signal;
+        return this.#dispatchSaga(state, entry, this.#context(state, this.#sagaSignal, split));
       default: {
         const ctx = this.#context(state, signal, split);
         const { value, attempts } = await this.#runTask(state, entry.taskId, entry.task, ctx);
@@ -221,9 +225,9 @@ export class Run<TResources> {
     ctx: TaskContext<TResources>,
   ): Promise<{ readonly value: unknown; readonly attempts: number }> {
     const { clock, workflowId } = this.#scope;
-    const abortable = ctx.signal !== quietSignal;
+    const abortable = this.#abortable && ctx.signal === this.#controller.signal;
     const target: AttemptTarget<TResources> = { state, taskId, task, attempt: 0 };
-    this.#emit({ type: "task_start", at: clock.now(), workflowId, state, taskId });
+    this.#scope.emit?.({ type: "task_start", at: clock.now(), workflowId, state, taskId });
     const resumed = this.#resumeCursor?.state === state ? this.#resumeCursor.cursor : undefined;
     this.#resumeCursor = undefined;
     try {
@@ -238,7 +242,14 @@ export class Run<TResources> {
       return { value, attempts: target.attempt };
     } catch (thrown) {
       const error = toCanoError(thrown, `Task "${taskId}"`);
-      this.#emit({ type: "task_failure", at: clock.now(), workflowId, state, taskId, error: error.toJSON() });
+      this.#scope.emit?.({
+        type: "task_failure",
+        at: clock.now(),
+        workflowId,
+        state,
+        taskId,
+        error: error.toJSON(),
+      });
       throw this.#fail(error, state, target.attempt);
     }
   }
@@ -254,7 +265,7 @@ export class Run<TResources> {
     const { clock, workflowId } = this.#scope;
     const problem = this.#checkNext(state, declared, next);
     if (problem !== undefined) {
-      this.#emit({
+      this.#scope.emit?.({
         type: "task_failure",
         at: clock.now(),
         workflowId,
@@ -265,7 +276,7 @@ export class Run<TResources> {
       throw this.#fail(problem, state, attempts);
     }
     const nextState = next as string;
-    this.#emit({
+    this.#scope.emit?.({
       type: "task_success",
       at: clock.now(),
       workflowId,
@@ -284,11 +295,11 @@ export class Run<TResources> {
     ctx: TaskContext<TResources>,
   ): Promise<string> {
     try {
-      this.#joinInput = await runSplit(this.#scope, state, split, ctx, ctx.signal !== quietSignal);
+      this.#joinInput = await runSplit(this.#scope, state, split, ctx, this.#abortable);
     } catch (thrown) {
       const error = toCanoError(thrown, `Split "${state}"`);
       const { clock, workflowId } = this.#scope;
-      this.#emit({
+      this.#scope.emit?.({
         type: "task_failure",
         at: clock.now(),
         workflowId,
@@ -332,7 +343,7 @@ export class Run<TResources> {
         this.#scope,
         [{ state, taskId, output: outcome.output }],
         this.#definition.sagaSteps,
-        this.#context(state, quietSignal, undefined),
+        this.#context(state, ctx.signal, undefined),
         undefined,
       );
       const failure = this.#fail(error, state, attempts);
@@ -365,7 +376,7 @@ export class Run<TResources> {
       this.#scope,
       stack,
       this.#definition.sagaSteps,
-      this.#context(error.state ?? "", quietSignal, undefined),
+      this.#context(error.state ?? "", new AbortController().signal, undefined),
       budgetMs === undefined ? undefined : clock.now() + budgetMs,
     );
     if (errors.length > 0) return compensationFailed(error, errors);
@@ -412,19 +423,24 @@ export class Run<TResources> {
       workflowId,
       cause: this.#cancel?.reason,
     });
-    return this.#fail(error, state, 0);
+    return this.#fail(error, state, 0, true);
   }
 
-  /** Reports a terminal failure (`cancelled` / `workflow_timeout` events) and adds where it happened. */
-  #fail(error: CanoError, state: string, attempt: number): CanoError {
-    const { clock, workflowId } = this.#scope;
-    if (error.code === "cancelled") this.#emit({ type: "cancelled", at: clock.now(), workflowId, state });
-    if (error.code === "workflow_timeout") {
+  /**
+   * Adds where a terminal failure happened. When the run itself was stopped (its signal's reason, or
+   * a cancel seen at a boundary), reports `cancelled` / `workflow_timeout` once; an error with the
+   * same code thrown by user code is just an error.
+   */
+  #fail(error: CanoError, state: string, attempt: number, stoppedAtBoundary = false): CanoError {
+    const { clock, workflowId, emit } = this.#scope;
+    const stopped = stoppedAtBoundary || error === this.#controller.signal.reason;
+    if (stopped && error.code === "cancelled")
+      emit?.({ type: "cancelled", at: clock.now(), workflowId, state });
+    if (stopped && error.code === "workflow_timeout") {
       const { elapsedMs, limitMs } = error.details as { elapsedMs: number; limitMs: number };
-      this.#emit({ type: "workflow_timeout", at: clock.now(), workflowId, elapsedMs, limitMs });
+      emit?.({ type: "workflow_timeout", at: clock.now(), workflowId, elapsedMs, limitMs });
     }
-    const structural =
-      error.code === "cancelled" || error.code === "workflow_timeout" || error.code === "circuit_open";
+    const structural = stopped || error.code === "circuit_open";
     const path = [...this.#path];
     return withRunContext(error, { state, attempt: structural ? 0 : Math.max(1, attempt), path, workflowId });
   }

@@ -31,7 +31,9 @@ function notifier(
   return (event) => {
     for (const observer of observers) {
       try {
-        observer(event);
+        const result: unknown = observer(event);
+        // An async observer's rejection is isolated the same way as a throw.
+        if (result instanceof Promise) result.catch((error: unknown) => report(observer, error));
       } catch (error) {
         report(observer, error);
       }

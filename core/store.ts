@@ -109,7 +109,8 @@ export async function checkValue<T>(key: KeyLike<T>, value: unknown): Promise<T>
     "store",
     `Store: value for key "${name}" does not match its schema: ${listed.join("; ")}`,
     {
-      details: { key: name, issues },
+      // The same value fails the same way on every attempt: retrying cannot help.
+      details: { key: name, issues, retryable: false },
     },
   );
 }

@@ -1,6 +1,6 @@
 import { raceAbort } from "./abort.ts";
 import type { CancelTimer } from "./clock.ts";
-import { CanoError, engineError } from "./errors.ts";
+import { CanoError, describeThrown, engineError } from "./errors.ts";
 import { none } from "./retry.ts";
 import type { Task, TaskContext, TaskOptions, TaskRuntime } from "./task.ts";
 import { settings } from "./task.ts";
@@ -134,7 +134,7 @@ async function openSource<TItem>(
   if (iterator !== undefined) return iterator;
   throw engineError(
     "workflow",
-    `Stream "${ctx.state}": open returned ${String(iterable)}, expected an AsyncIterable`,
+    `Stream "${ctx.state}": open returned ${describeThrown(iterable)}, expected an AsyncIterable`,
   );
 }
 
@@ -198,7 +198,7 @@ async function runStream<TTo extends string, TResources, TItem, TOutput, TCursor
     if (typeof signalled === "object" && typeof stop === "string") return stop as TTo;
     throw engineError(
       "workflow",
-      `Stream "${state}": flushWindow returned ${JSON.stringify(signalled) ?? String(signalled)}, expected "continue" or { stop: state }`,
+      `Stream "${state}": flushWindow returned ${describeThrown(signalled)}, expected "continue" or { stop: state }`,
     );
   };
   const flush = async (): Promise<TTo | undefined> => {
@@ -243,7 +243,7 @@ async function runStream<TTo extends string, TResources, TItem, TOutput, TCursor
     if (typeof processed !== "object" || processed === null || !("cursor" in processed)) {
       throw engineError(
         "workflow",
-        `Stream "${state}": processItem returned ${String(processed)}, expected { output, cursor }`,
+        `Stream "${state}": processItem returned ${describeThrown(processed)}, expected { output, cursor }`,
       );
     }
     consecutiveErrors = 0;
@@ -318,10 +318,8 @@ export function stream<TTo extends string, TItem, TOutput, TCursor, TResources>(
   const model = name === undefined ? "stream" : `stream "${name}"`;
   const window = checkWindow(model, definition.window ?? { count: 1 });
   const policy = checkPolicy(model, definition.onItemError ?? { kind: "fail_fast" });
-  const { open, processItem, flushWindow, onClose } = definition;
-  const phases = { open, processItem, flushWindow, onClose };
   return {
     ...settings("stream", { to, attemptTimeoutMs, name }, { retry: none(), cancellation: "cooperative" }),
-    execute: (ctx, runtime) => runStream(phases, window, policy, ctx, runtime),
+    execute: (ctx, runtime) => runStream(definition, window, policy, ctx, runtime),
   };
 }

@@ -13,8 +13,8 @@ function distance(a: string, b: string): number {
 }
 
 /**
- * @internal ` Did you mean "x"?` for the closest known name, or "" when nothing is close: a case-only
- * difference, or an edit distance within a third of the name's length (at least 2).
+ * @internal ` Did you mean "x"?` for the closest known name (a case-only difference, or an edit
+ * distance within a third of the name's length, at least 2); otherwise the list of known names.
  */
 export function didYouMean(name: string, known: Iterable<string>): string {
   let best: string | undefined;
@@ -27,5 +27,12 @@ export function didYouMean(name: string, known: Iterable<string>): string {
     }
   }
   const limit = Math.max(2, Math.floor(name.length / 3));
-  return best !== undefined && bestDistance <= limit ? ` Did you mean "${best}"?` : "";
+  if (best !== undefined && bestDistance <= limit) return ` Did you mean "${best}"?`;
+  const names = [...known];
+  if (names.length === 0) return "";
+  const listed = names
+    .slice(0, 10)
+    .map((n) => `"${n}"`)
+    .join(", ");
+  return ` Known: ${listed}${names.length > 10 ? `, and ${names.length - 10} more` : ""}.`;
 }

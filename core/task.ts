@@ -46,7 +46,16 @@ export interface TaskOptions<TTo = string> {
 }
 
 /** The kind of processing model a task is. */
-export type TaskKind = "task" | "node" | "router" | "poll" | "timer" | "batch" | "stepped" | "stream" | "saga";
+export type TaskKind =
+  | "task"
+  | "node"
+  | "router"
+  | "poll"
+  | "timer"
+  | "batch"
+  | "stepped"
+  | "stream"
+  | "saga";
 
 /** @internal Runs `body` under the task's retry, timeout and breaker settings. */
 export type AttemptRunner<TResources> = <T>(
@@ -199,7 +208,10 @@ export function node<TTo extends string, TResources, TPrep, TExec>(
     ...settings("node", definition),
     async execute(ctx, { attempts }) {
       const prepared = await prep(ctx);
+      // The engine stops waiting when the signal fires; the next phases must not run behind its back.
+      ctx.signal.throwIfAborted();
       const result = await attempts((attemptCtx) => exec(prepared, attemptCtx));
+      ctx.signal.throwIfAborted();
       return post(ctx, result, prepared);
     },
   };

@@ -8,7 +8,7 @@ import type { Observer } from "./events.ts";
 import type { WorkflowGraph } from "./graph.ts";
 import { buildGraph, graphToMermaid } from "./graph.ts";
 import type { Random } from "./random.ts";
-import { createCryptoRandom } from "./random.ts";
+import { createCryptoRandom, randomId } from "./random.ts";
 import { rehydrate } from "./resume.ts";
 import type { OrchestrateOptions, ResumeOptions } from "./run.ts";
 import { executeRun } from "./run.ts";
@@ -111,11 +111,13 @@ export class Workflow<TState extends string, TResources = Record<string, never>>
    * Runs a saga step when the machine enters `state`. Once the step has succeeded, a later failure
    * (an error, a timeout, a cancellation) runs its `compensate` with its output, newest step first.
    */
-  registerWithCompensation<TTo extends TState>(
+  registerWithCompensation<TTo extends TState, TOutput>(
     state: TState,
-    step: SagaStep<TTo, unknown, TResources>,
+    step: SagaStep<TTo, TOutput, TResources>,
   ): this {
-    return this.#put(state, { kind: "saga", step, taskId: step.name ?? state });
+    // Outputs only ever come back from this step's own run (or its checkpoint rows): the erasure is safe.
+    const erased = step as unknown as SagaStep<string, unknown, TResources>;
+    return this.#put(state, { kind: "saga", step: erased, taskId: step.name ?? state });
   }
 
   /** Marks states as exits: reaching one ends the run and `orchestrate` returns it. */
@@ -211,8 +213,7 @@ export class Workflow<TState extends string, TResources = Record<string, never>>
         "Workflow: checkpointing requires a workflow id, so the run can be resumed: pass orchestrate(initial, { workflowId }) or call withWorkflowId(id)",
       );
     }
-    const workflowId =
-      explicitId === undefined ? crypto.randomUUID() : checkWorkflowId(explicitId, "orchestrate");
+    const workflowId = explicitId === undefined ? randomId() : checkWorkflowId(explicitId, "orchestrate");
     return (await executeRun(definition, initial, workflowId, options)) as TState;
   }
 

@@ -59,7 +59,7 @@ describe("checkpoint rows", () => {
     ]);
     expect(await store.loadRun("run-1")).toEqual([]);
     expect(recorder.ofType("checkpoint").map((e) => e.sequence)).toEqual([0, 1, 2]);
-    const order = recorder.events.filter((e) => e.state === "fetch").map((e) => e.type);
+    const order = recorder.events.filter((e) => "state" in e && e.state === "fetch").map((e) => e.type);
     expect(order.slice(0, 3)).toEqual(["state_enter", "checkpoint", "task_start"]);
   });
 
