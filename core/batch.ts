@@ -3,12 +3,8 @@ import type { Random } from "./random.ts";
 import { createCryptoRandom } from "./random.ts";
 import type { RetryPolicy } from "./retry.ts";
 import { maxAttempts, none, retryDelayMs } from "./retry.ts";
-import type { Task, TaskContext, TaskOptions } from "./task.ts";
+import type { Declared, MaybePromise, Task, TaskContext, TaskOptions, Undeclared } from "./task.ts";
 import { settings } from "./task.ts";
-
-type MaybePromise<T> = T | Promise<T>;
-type Declared<TTo extends string> = TaskOptions<TTo> & { readonly to: readonly TTo[] };
-type Undeclared = TaskOptions<never> & { readonly to?: undefined };
 
 /** How one item of a batch ended: its output, or the error it failed with after `itemRetry`. */
 export type BatchItemResult<TOutput> =

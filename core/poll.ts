@@ -1,11 +1,7 @@
 import { CanoError, isCanoError } from "./errors.ts";
 import { none } from "./retry.ts";
-import type { Task, TaskContext, TaskOptions } from "./task.ts";
+import type { Declared, MaybePromise, Task, TaskContext, TaskOptions, Undeclared } from "./task.ts";
 import { settings } from "./task.ts";
-
-type MaybePromise<T> = T | Promise<T>;
-type Declared<TTo extends string> = TaskOptions<TTo> & { readonly to: readonly TTo[] };
-type Undeclared = TaskOptions<never> & { readonly to?: undefined };
 
 /** What a poll returns while the condition does not hold yet: poll again after `delayMs`. */
 export interface PollPending {

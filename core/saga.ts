@@ -1,4 +1,4 @@
-import type { Task, TaskContext, TaskOptions } from "./task.ts";
+import type { MaybePromise, Task, TaskContext, TaskOptions } from "./task.ts";
 import { settings } from "./task.ts";
 
 /** What a saga step's `run` returns: the next state and the JSON output its compensation needs. */
@@ -20,8 +20,6 @@ export interface SagaStep<TTo = string, TOutput = unknown, TResources = unknown>
   readonly to: readonly TTo[] | undefined;
   readonly name: string | undefined;
 }
-
-type MaybePromise<T> = T | Promise<T>;
 
 interface SagaDefinition<TTo, TOutput, TResources> {
   readonly run: (ctx: TaskContext<TResources>) => MaybePromise<SagaOutcome<TTo, TOutput>>;

@@ -1,8 +1,6 @@
 import { engineError } from "./errors.ts";
-import type { Task, TaskContext, TaskOptions } from "./task.ts";
+import type { Declared, MaybePromise, Task, TaskContext, TaskOptions, Undeclared } from "./task.ts";
 import { settings } from "./task.ts";
-
-type MaybePromise<T> = T | Promise<T>;
 
 /** What one step of a {@link stepped} task decided: go on from a new cursor, or leave for a state. */
 export type StepOutcome<TCursor, TTo extends string> = { readonly more: TCursor } | { readonly done: TTo };
@@ -24,9 +22,7 @@ type StepFunction<TCursor, TTo extends string, TResources> = (
 ) => MaybePromise<StepOutcome<TCursor, TTo>>;
 
 /** A stepped task with declared targets: `done` may only name one of them. */
-type Declared<TTo extends string> = TaskOptions<TTo> & { readonly to: readonly TTo[] };
 /** A stepped task without declared targets: the targets are whatever `done` names. */
-type Undeclared = TaskOptions<never> & { readonly to?: undefined };
 
 function describe(value: unknown): string {
   if (value === null || typeof value !== "object") return String(value);

@@ -2,10 +2,8 @@ import { raceAbort } from "./abort.ts";
 import type { CancelTimer } from "./clock.ts";
 import { CanoError, describeThrown, engineError } from "./errors.ts";
 import { none } from "./retry.ts";
-import type { Task, TaskContext, TaskOptions, TaskRuntime } from "./task.ts";
+import type { MaybePromise, Task, TaskContext, TaskOptions, TaskRuntime } from "./task.ts";
 import { settings } from "./task.ts";
-
-type MaybePromise<T> = T | Promise<T>;
 
 /** How a {@link stream} groups outputs before `flushWindow`: every `count` items, or every `durationMs`. */
 export type StreamWindow = { readonly count: number } | { readonly durationMs: number };

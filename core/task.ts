@@ -93,12 +93,13 @@ export interface Task<TTo = string, TResources = unknown> {
   readonly execute: (ctx: TaskContext<TResources>, runtime: TaskRuntime<TResources>) => Promise<TTo>;
 }
 
-type MaybePromise<T> = T | Promise<T>;
+/** @internal A value or a promise of it. */
+export type MaybePromise<T> = T | Promise<T>;
 
 /** A task with declared targets: its body may only return one of them. */
-type Declared<TTo extends string> = TaskOptions<TTo> & { readonly to: readonly TTo[] };
+export type Declared<TTo extends string> = TaskOptions<TTo> & { readonly to: readonly TTo[] };
 /** A task without declared targets: the targets are whatever its body returns. */
-type Undeclared = TaskOptions<never> & { readonly to?: undefined };
+export type Undeclared = TaskOptions<never> & { readonly to?: undefined };
 
 /** @internal The validated common settings of a task of `kind`; `defaults` are the model's own. */
 export function settings<TTo>(

@@ -1,41 +1,13 @@
-import {
-  type CanoError,
-  exponential,
-  fixed,
-  isCanoError,
-  none,
-  PermanentError,
-  type Task,
-  Workflow,
-} from "cano";
+import { exponential, fixed, isCanoError, none, PermanentError, type Task, Workflow } from "cano";
 import { RecordingObserver, VirtualClock } from "cano/testing";
 import fc from "fast-check";
 import { describe, expect, expectTypeOf, it } from "vitest";
 import { type BatchItemResult, batch } from "../../core/batch.ts";
+import { failure, settle } from "../support/runs.ts";
 
 type S = "process" | "done" | "partial";
 
-async function failure(promise: Promise<unknown>): Promise<CanoError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isCanoError(error)) return error;
-    throw error;
-  }
-  throw new Error("expected the run to fail");
-}
-
 /** Runs `run` on `clock` to completion: lets virtual time pass until it settles. */
-async function settle<T>(clock: VirtualClock, run: Promise<T>): Promise<T> {
-  const observed = run.then(
-    (value) => ({ ok: true as const, value }),
-    (error: unknown) => ({ ok: false as const, error }),
-  );
-  await clock.runAll();
-  const result = await observed;
-  if (result.ok) return result.value;
-  throw result.error;
-}
 
 function workflow(clock: VirtualClock, t: Task<"done" | "partial">) {
   return new Workflow<S>({ random: () => 0.5 })

@@ -1,9 +1,7 @@
 import {
   all,
-  type CanoError,
   type CheckpointRow,
   type CheckpointStore,
-  isCanoError,
   MemoryCheckpointStore,
   none,
   router,
@@ -14,16 +12,7 @@ import {
 import { RecordingObserver } from "cano/testing";
 import { describe, expect, it } from "vitest";
 import { FaultyCheckpointStore, seededRandom } from "../support/faulty-checkpoint-store.ts";
-
-async function failure(promise: Promise<unknown>): Promise<CanoError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isCanoError(error)) return error;
-    throw error;
-  }
-  throw new Error("expected the run to fail");
-}
+import { failure } from "../support/runs.ts";
 
 /** A store that remembers every row appended, even after a clear. */
 class JournalStore extends MemoryCheckpointStore {

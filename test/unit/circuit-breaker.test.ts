@@ -3,8 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { BreakerPermit, CircuitBreakerJson, CircuitState } from "../../core/circuit-breaker.ts";
 import { CircuitBreaker } from "../../core/circuit-breaker.ts";
 import type { Clock } from "../../core/clock.ts";
-import type { CanoError } from "../../core/errors.ts";
-import { isCanoError } from "../../core/errors.ts";
+import { configurationError } from "../support/runs.ts";
 
 /** A clock that only moves when the test says so. */
 function fakeClock(t = 1_000_000): Clock & { t: number } {
@@ -19,16 +18,6 @@ function fakeClock(t = 1_000_000): Clock & { t: number } {
     sleep: unused,
     schedule: unused,
   };
-}
-
-function configurationError(build: () => unknown): CanoError {
-  try {
-    build();
-  } catch (error) {
-    if (isCanoError(error) && error.code === "configuration") return error;
-    throw error;
-  }
-  throw new Error("expected a configuration error");
 }
 
 function acquired(breaker: CircuitBreaker): BreakerPermit {

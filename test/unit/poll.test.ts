@@ -1,4 +1,4 @@
-import { type CanoError, fixed, isCanoError, type Task, type TaskContext, Workflow } from "cano";
+import { fixed, type Task, type TaskContext, Workflow } from "cano";
 import { RecordingObserver, VirtualClock } from "cano/testing";
 import { describe, expect, expectTypeOf, it } from "vitest";
 import {
@@ -9,30 +9,11 @@ import {
   poll,
   retryOnError,
 } from "../../core/poll.ts";
+import { failure, settle } from "../support/runs.ts";
 
 type S = "wait" | "done" | "failed";
 
-async function failure(promise: Promise<unknown>): Promise<CanoError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isCanoError(error)) return error;
-    throw error;
-  }
-  throw new Error("expected the run to fail");
-}
-
 /** Runs `run` on `clock` to completion: lets virtual time pass until it settles. */
-async function settle<T>(clock: VirtualClock, run: Promise<T>): Promise<T> {
-  const observed = run.then(
-    (value) => ({ ok: true as const, value }),
-    (error: unknown) => ({ ok: false as const, error }),
-  );
-  await clock.runAll();
-  const result = await observed;
-  if (result.ok) return result.value;
-  throw result.error;
-}
 
 /** A poll body that plays `script` in order: a state, `pending(ms)`, or an Error to throw. */
 function scripted(script: readonly (PollOutcome<"done"> | Error)[]) {

@@ -1,26 +1,7 @@
-import {
-  type CanoError,
-  createCryptoRandom,
-  defaultRetry,
-  exponential,
-  fixed,
-  isCanoError,
-  maxAttempts,
-  none,
-  retryDelayMs,
-} from "cano";
+import { createCryptoRandom, defaultRetry, exponential, fixed, maxAttempts, none, retryDelayMs } from "cano";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-
-function configurationError(build: () => unknown): CanoError {
-  try {
-    build();
-  } catch (error) {
-    if (isCanoError(error) && error.code === "configuration") return error;
-    throw error;
-  }
-  throw new Error("expected a configuration error");
-}
+import { configurationError } from "../support/runs.ts";
 
 describe("retry policies", () => {
   it("defaults to the seed's exponential(3): 100 ms, ×2, 30 s cap, ±10 % jitter", () => {

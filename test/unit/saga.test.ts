@@ -2,7 +2,6 @@ import {
   type CanoError,
   type CheckpointRow,
   type CheckpointStore,
-  isCanoError,
   MemoryCheckpointStore,
   none,
   saga,
@@ -12,16 +11,7 @@ import {
 import { RecordingObserver, VirtualClock } from "cano/testing";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-
-async function failure(promise: Promise<unknown>): Promise<CanoError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isCanoError(error)) return error;
-    throw error;
-  }
-  throw new Error("expected the run to fail");
-}
+import { failure } from "../support/runs.ts";
 
 type Payment = "reserve" | "charge" | "ship" | "done" | "failed";
 

@@ -3,7 +3,6 @@ import {
   any,
   type CanoError,
   fixed,
-  isCanoError,
   node,
   none,
   partialResults,
@@ -17,29 +16,9 @@ import {
 } from "cano";
 import { RecordingObserver, VirtualClock } from "cano/testing";
 import { describe, expect, it } from "vitest";
+import { failure, settle } from "../support/runs.ts";
 
 type S = "fanout" | "merge" | "done";
-
-async function failure(promise: Promise<unknown>): Promise<CanoError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isCanoError(error)) return error;
-    throw error;
-  }
-  throw new Error("expected the run to fail");
-}
-
-async function settle<T>(clock: VirtualClock, run: Promise<T>): Promise<T> {
-  const observed = run.then(
-    (value) => ({ ok: true as const, value }),
-    (error: unknown) => ({ ok: false as const, error }),
-  );
-  await clock.runAll();
-  const result = await observed;
-  if (result.ok) return result.value;
-  throw result.error;
-}
 
 /** A branch that waits `ms` on the clock, then returns `value` or throws. */
 function branch(

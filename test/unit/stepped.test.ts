@@ -1,44 +1,15 @@
-import {
-  type CanoError,
-  exponential,
-  fixed,
-  isCanoError,
-  MemoryStore,
-  none,
-  type Task,
-  type TaskContext,
-  Workflow,
-} from "cano";
+import { exponential, fixed, MemoryStore, none, type Task, type TaskContext, Workflow } from "cano";
 import { VirtualClock } from "cano/testing";
 import { describe, expect, expectTypeOf, it } from "vitest";
 import { MemoryCheckpointStore } from "../../core/checkpoint.ts";
 import { assertJson } from "../../core/json.ts";
 import { done, more, type StepOutcome, stepped } from "../../core/stepped.ts";
 import type { TaskRuntime } from "../../core/task.ts";
+import { failure, settle } from "../support/runs.ts";
 
 type S = "pages" | "done" | "failed";
 
-async function failure(promise: Promise<unknown>): Promise<CanoError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isCanoError(error)) return error;
-    throw error;
-  }
-  throw new Error("expected the run to fail");
-}
-
 /** Runs `run` on `clock` to completion, letting virtual time pass until it settles. */
-async function settle<T>(clock: VirtualClock, run: Promise<T>): Promise<T> {
-  const observed = run.then(
-    (value) => ({ ok: true as const, value }),
-    (error: unknown) => ({ ok: false as const, error }),
-  );
-  await clock.runAll();
-  const result = await observed;
-  if (result.ok) return result.value;
-  throw result.error;
-}
 
 function workflow(clock: VirtualClock, t: Task<"done" | "failed">) {
   return new Workflow<S>({ random: () => 0.5 }).withClock(clock).register("pages", t).exit("done", "failed");

@@ -2,7 +2,6 @@ import {
   type CancelTimer,
   CanoError,
   type Clock,
-  isCanoError,
   MemoryStore,
   type Task,
   type TaskContext,
@@ -15,30 +14,11 @@ import { MemoryCheckpointStore } from "../../core/checkpoint.ts";
 import { assertJson } from "../../core/json.ts";
 import { type StreamErrorPolicy, type StreamWindow, stream } from "../../core/stream.ts";
 import type { TaskRuntime } from "../../core/task.ts";
+import { failure, settle } from "../support/runs.ts";
 
 type S = "ingest" | "done" | "halt";
 
-async function failure(promise: Promise<unknown>): Promise<CanoError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isCanoError(error)) return error;
-    throw error;
-  }
-  throw new Error("expected a failure");
-}
-
 /** Runs `run` on `clock` to completion, letting virtual time pass until it settles. */
-async function settle<T>(clock: VirtualClock, run: Promise<T>): Promise<T> {
-  const observed = run.then(
-    (value) => ({ ok: true as const, value }),
-    (error: unknown) => ({ ok: false as const, error }),
-  );
-  await clock.runAll();
-  const result = await observed;
-  if (result.ok) return result.value;
-  throw result.error;
-}
 
 /** Lets every pending promise continuation run. */
 const macrotask = () => new Promise<void>((resolve) => setImmediate(resolve));

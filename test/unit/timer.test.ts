@@ -1,31 +1,12 @@
-import { type CanoError, fixed, isCanoError, key, MemoryStore, type Task, Workflow } from "cano";
+import { fixed, key, MemoryStore, type Task, Workflow } from "cano";
 import { VirtualClock } from "cano/testing";
 import { describe, expect, expectTypeOf, it } from "vitest";
 import { type TimerWait, timer } from "../../core/timer.ts";
+import { failure, settle } from "../support/runs.ts";
 
 type S = "sleep" | "done";
 
-async function failure(promise: Promise<unknown>): Promise<CanoError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isCanoError(error)) return error;
-    throw error;
-  }
-  throw new Error("expected the run to fail");
-}
-
 /** Runs `run` on `clock` to completion: lets virtual time pass until it settles. */
-async function settle<T>(clock: VirtualClock, run: Promise<T>): Promise<T> {
-  const observed = run.then(
-    (value) => ({ ok: true as const, value }),
-    (error: unknown) => ({ ok: false as const, error }),
-  );
-  await clock.runAll();
-  const result = await observed;
-  if (result.ok) return result.value;
-  throw result.error;
-}
 
 function workflow(clock: VirtualClock, t: Task<"done">) {
   return new Workflow<S>().withClock(clock).register("sleep", t).exit("done");

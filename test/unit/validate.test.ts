@@ -1,15 +1,6 @@
-import { type CanoError, isCanoError, router, task, Workflow } from "cano";
+import { type CanoError, router, task, Workflow } from "cano";
 import { describe, expect, it } from "vitest";
-
-function configurationError(run: () => unknown): CanoError {
-  try {
-    run();
-  } catch (error) {
-    if (isCanoError(error) && error.code === "configuration") return error;
-    throw error;
-  }
-  throw new Error("expected a configuration error");
-}
+import { configurationError } from "../support/runs.ts";
 
 type S = "fetch" | "parse" | "store" | "done" | "failed";
 

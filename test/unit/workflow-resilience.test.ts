@@ -12,30 +12,11 @@ import {
 } from "cano";
 import { RecordingObserver, VirtualClock } from "cano/testing";
 import { describe, expect, it } from "vitest";
+import { failure, settle } from "../support/runs.ts";
 
 type S = "call" | "done";
 
-async function failure(promise: Promise<unknown>): Promise<CanoError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isCanoError(error)) return error;
-    throw error;
-  }
-  throw new Error("expected the run to fail");
-}
-
 /** Runs `wf` on `clock` to completion: starts it, then lets virtual time pass until it settles. */
-async function settle<T>(clock: VirtualClock, run: Promise<T>): Promise<T> {
-  const observed = run.then(
-    (value) => ({ ok: true as const, value }),
-    (error: unknown) => ({ ok: false as const, error }),
-  );
-  await clock.runAll();
-  const result = await observed;
-  if (result.ok) return result.value;
-  throw result.error;
-}
 
 function flaky(failures: number, options: Pick<TaskOptions, "retry"> = {}) {
   let calls = 0;

@@ -1,30 +1,9 @@
-import {
-  type CanoError,
-  fixed,
-  isCanoError,
-  key,
-  MemoryStore,
-  node,
-  none,
-  router,
-  task,
-  Workflow,
-  type WorkflowEvent,
-} from "cano";
+import { fixed, key, MemoryStore, node, none, router, task, Workflow, type WorkflowEvent } from "cano";
 import { RecordingObserver } from "cano/testing";
 import { describe, expect, it, vi } from "vitest";
+import { failure } from "../support/runs.ts";
 
 type S = "fetch" | "summarize" | "review" | "done" | "failed";
-
-async function failure(promise: Promise<unknown>): Promise<CanoError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isCanoError(error)) return error;
-    throw error;
-  }
-  throw new Error("expected the run to fail");
-}
 
 function linear(recorder?: RecordingObserver) {
   const wf = new Workflow<S>()
