@@ -4,7 +4,7 @@ import { createCryptoRandom } from "./random.ts";
 import type { RetryPolicy } from "./retry.ts";
 import { maxAttempts, none, retryDelayMs } from "./retry.ts";
 import type { Declared, MaybePromise, Task, TaskContext, TaskOptions, Undeclared } from "./task.ts";
-import { settings } from "./task.ts";
+import { requireFunctions, settings } from "./task.ts";
 
 /** How one item of a batch ended: its output, or the error it failed with after `itemRetry`. */
 export type BatchItemResult<TOutput> =
@@ -114,6 +114,7 @@ export function batch<TTo extends string, TResources = unknown, TItem = unknown,
 export function batch<TTo extends string, TResources, TItem, TOutput>(
   definition: TaskOptions<TTo> & BatchOptions & BatchHooks<TTo, TResources, TItem, TOutput>,
 ): Task<TTo, TResources> {
+  requireFunctions("batch", definition, ["load", "processItem", "finish"]);
   const concurrency = checkConcurrency(definition.concurrency ?? 1);
   const itemRetry = definition.itemRetry ?? none();
   const hooks = { load: definition.load, processItem: definition.processItem, finish: definition.finish };

@@ -1,6 +1,7 @@
 import type { Clock } from "./clock.ts";
 import { systemClock } from "./clock.ts";
 import { CanoError, describeThrown } from "./errors.ts";
+import { withDefaults } from "./options.ts";
 
 /** Tuning for a {@link CircuitBreaker}; every field is optional. */
 export interface CircuitBreakerOptions {
@@ -103,7 +104,7 @@ export class CircuitBreaker {
 
   /** A closed breaker; throws a `configuration` CanoError for an invalid option. */
   constructor(options: CircuitBreakerOptions = {}) {
-    const merged = { ...defaults, ...options } satisfies Required<CircuitBreakerOptions>;
+    const merged = withDefaults<Required<CircuitBreakerOptions>>(defaults, options);
     this.#options = settings(merged, "CircuitBreaker: ");
     const { clock } = merged as { readonly clock: Clock | undefined };
     check(typeof clock?.now === "function", "CircuitBreaker: clock", "a Clock with now()", clock);

@@ -67,12 +67,19 @@ const brand = Symbol.for("cano.error");
 export class CanoError extends Error {
   /** What kind of failure this is. */
   readonly code: CanoErrorCode;
+  /** The state whose task failed. */
   readonly state: string | undefined;
+  /** The attempt that failed (1-based); 0 when none was made (circuit open, cancelled, timed out). */
   readonly attempt: number | undefined;
+  /** The states the run entered, ending with the failing one. */
   readonly path: readonly string[] | undefined;
+  /** The run the error belongs to. */
   readonly workflowId: string | undefined;
+  /** The checkpoint sequence involved, for checkpoint errors. */
   readonly sequence: number | undefined;
+  /** For `compensation_failed`: the original error, then every compensation error in drain order. */
   readonly errors: readonly CanoError[] | undefined;
+  /** Extra plain data, e.g. `{ tier, retryAfterMs }` or `{ taskId, output }`. */
   readonly details: Readonly<Record<string, unknown>> | undefined;
   /** @internal recognised by {@link isCanoError} across duplicated package copies. */
   readonly [brand] = true;

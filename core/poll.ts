@@ -1,7 +1,7 @@
 import { CanoError, isCanoError } from "./errors.ts";
 import { none } from "./retry.ts";
 import type { Declared, MaybePromise, Task, TaskContext, TaskOptions, Undeclared } from "./task.ts";
-import { settings } from "./task.ts";
+import { requireFunctions, settings } from "./task.ts";
 
 /** What a poll returns while the condition does not hold yet: poll again after `delayMs`. */
 export interface PollPending {
@@ -126,6 +126,7 @@ export function poll<TTo extends string, TResources = unknown>(
 export function poll<TTo extends string, TResources>(
   definition: TaskOptions<TTo> & PollHooks<TTo, TResources>,
 ): Task<TTo, TResources> {
+  requireFunctions("poll", definition, ["poll"]);
   const { poll: check, onError = failFast() } = definition;
   const policy = checkPolicy(onError);
   return {

@@ -1,4 +1,5 @@
 import { CanoError } from "./errors.ts";
+import { withDefaults } from "./options.ts";
 
 /**
  * How a task retries after a failed attempt. Build one with {@link none}, {@link fixed} or
@@ -28,7 +29,12 @@ export interface ExponentialOptions {
   readonly jitter?: number;
 }
 
-const exponentialDefaults = { baseMs: 100, multiplier: 2, maxDelayMs: 30_000, jitter: 0.1 } as const;
+const exponentialDefaults: Required<ExponentialOptions> = {
+  baseMs: 100,
+  multiplier: 2,
+  maxDelayMs: 30_000,
+  jitter: 0.1,
+};
 
 function expect(ok: boolean, what: string, received: unknown): void {
   if (!ok) throw new CanoError("configuration", `Retry: ${what}, received ${String(received)}`);
@@ -57,7 +63,7 @@ export function fixed(retries: number, delayMs: number): RetryPolicy {
  * @example task({ retry: exponential(5, { baseMs: 250 }), run })
  */
 export function exponential(retries = 3, options: ExponentialOptions = {}): RetryPolicy {
-  const { baseMs, multiplier, maxDelayMs, jitter } = { ...exponentialDefaults, ...options };
+  const { baseMs, multiplier, maxDelayMs, jitter } = withDefaults(exponentialDefaults, options);
   expectRetries(retries);
   expect(Number.isFinite(baseMs) && baseMs >= 0, "exponential baseMs must be a finite number ≥ 0", baseMs);
   expect(
@@ -80,6 +86,26 @@ export function exponential(retries = 3, options: ExponentialOptions = {}): Retr
 
 /** The policy tasks get when they name none: `exponential(3)`, as in the seed. */
 export const defaultRetry: RetryPolicy = exponential();
+
+/**
+ * @internal The same policy, validated: a hand-built object (not made by `none`/`fixed`/
+ * `exponential`) gets the same checks, so `retries: NaN` cannot retry for ever.
+ */
+export function checkRetryPolicy(policy: RetryPolicy): RetryPolicy {
+  switch (policy?.kind) {
+    case "none":
+      return policy;
+    case "fixed":
+      return fixed(policy.retries, policy.delayMs);
+    case "exponential":
+      return exponential(policy.retries, policy);
+    default:
+      throw new CanoError(
+        "configuration",
+        `Retry: expected a policy made by none(), fixed() or exponential(), received ${JSON.stringify(policy)}`,
+      );
+  }
+}
 
 /** How many attempts a policy allows in total (retries + 1). */
 export function maxAttempts(policy: RetryPolicy): number {

@@ -391,7 +391,7 @@ export class Run<TResources> {
     if (typeof next !== "string") {
       return engineError(
         "workflow",
-        `Workflow: state "${state}" returned ${next === undefined ? "undefined" : `a ${typeof next} (${String(next)})`}, expected the name of the next state`,
+        `Workflow: state "${state}" returned ${next === undefined ? "undefined" : describeThrown(next)}, expected the name of the next state (a string)`,
       );
     }
     if (!states.has(next) && !exits.has(next)) {

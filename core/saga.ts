@@ -1,5 +1,5 @@
 import type { MaybePromise, Task, TaskContext, TaskOptions } from "./task.ts";
-import { settings } from "./task.ts";
+import { requireFunctions, settings } from "./task.ts";
 
 /** What a saga step's `run` returns: the next state and the JSON output its compensation needs. */
 export interface SagaOutcome<TTo, TOutput> {
@@ -48,6 +48,7 @@ export function saga<TTo extends string, TOutput, TResources = unknown>(
 export function saga<TTo extends string, TOutput, TResources>(
   definition: TaskOptions<TTo> & SagaDefinition<TTo, TOutput, TResources>,
 ): SagaStep<TTo, TOutput, TResources> {
+  requireFunctions("saga", definition, ["run", "compensate"]);
   const { run, compensate } = definition;
   const forward: Task<SagaOutcome<TTo, TOutput>, TResources> = {
     ...settings("saga", { ...definition, to: undefined }),

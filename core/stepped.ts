@@ -1,6 +1,6 @@
 import { engineError } from "./errors.ts";
 import type { Declared, MaybePromise, Task, TaskContext, TaskOptions, Undeclared } from "./task.ts";
-import { settings } from "./task.ts";
+import { requireFunctions, settings } from "./task.ts";
 
 /** What one step of a {@link stepped} task decided: go on from a new cursor, or leave for a state. */
 export type StepOutcome<TCursor, TTo extends string> = { readonly more: TCursor } | { readonly done: TTo };
@@ -70,6 +70,7 @@ export function stepped<TTo extends string, TCursor, TResources = unknown>(
 export function stepped<TTo extends string, TCursor, TResources>(
   definition: TaskOptions<TTo> & { readonly step: StepFunction<TCursor, TTo, TResources> },
 ): Task<TTo, TResources> {
+  requireFunctions("stepped", definition, ["step"]);
   const { step } = definition;
   return {
     ...settings("stepped", definition),

@@ -3,7 +3,7 @@ import type { CancelTimer } from "./clock.ts";
 import { CanoError, describeThrown, engineError } from "./errors.ts";
 import { none } from "./retry.ts";
 import type { MaybePromise, Task, TaskContext, TaskOptions, TaskRuntime } from "./task.ts";
-import { settings } from "./task.ts";
+import { requireFunctions, settings } from "./task.ts";
 
 /** How a {@link stream} groups outputs before `flushWindow`: every `count` items, or every `durationMs`. */
 export type StreamWindow = { readonly count: number } | { readonly durationMs: number };
@@ -312,6 +312,7 @@ export function stream<TTo extends string, TItem, TOutput, TCursor, TResources =
 export function stream<TTo extends string, TItem, TOutput, TCursor, TResources>(
   definition: StreamOptions<TTo> & StreamPhases<TTo, TResources, TItem, TOutput, TCursor>,
 ): Task<TTo, TResources> {
+  requireFunctions("stream", definition, ["open", "processItem", "flushWindow", "onClose"]);
   const { to, attemptTimeoutMs, name } = definition;
   const model = name === undefined ? "stream" : `stream "${name}"`;
   const window = checkWindow(model, definition.window ?? { count: 1 });

@@ -2,7 +2,7 @@ import type { CircuitBreaker } from "./circuit-breaker.ts";
 import type { Clock } from "./clock.ts";
 import { CanoError } from "./errors.ts";
 import type { RetryPolicy } from "./retry.ts";
-import { defaultRetry } from "./retry.ts";
+import { checkRetryPolicy, defaultRetry } from "./retry.ts";
 import type { SplitResult } from "./split.ts";
 import type { KeyValueStore } from "./store.ts";
 
@@ -77,12 +77,19 @@ export interface TaskRuntime<TResources> {
  * `TTo` is the union of states it can return (or, for a split branch, the value it produces).
  */
 export interface Task<TTo = string, TResources = unknown> {
+  /** The processing model that built it. */
   readonly kind: TaskKind;
+  /** Its id in events and checkpoints; `undefined` means "the state it is registered under". */
   readonly name: string | undefined;
+  /** The states it may return, when declared. */
   readonly to: readonly TTo[] | undefined;
+  /** How the retried part is retried. */
   readonly retry: RetryPolicy;
+  /** Bound for each attempt of the retried part. */
   readonly attemptTimeoutMs: number | undefined;
+  /** Checked before each attempt. */
   readonly circuitBreaker: CircuitBreaker | undefined;
+  /** Which failures are retried. */
   readonly retryIf: ((error: CanoError) => boolean) | undefined;
   /**
    * How the engine stops a task when the run is cancelled or times out: `"race"` stops waiting at
@@ -100,6 +107,16 @@ export type MaybePromise<T> = T | Promise<T>;
 export type Declared<TTo extends string> = TaskOptions<TTo> & { readonly to: readonly TTo[] };
 /** A task without declared targets: the targets are whatever its body returns. */
 export type Undeclared = TaskOptions<never> & { readonly to?: undefined };
+
+/** @internal Throws a `configuration` error unless each named callback of a definition is a function. */
+export function requireFunctions(kind: TaskKind, definition: object, names: readonly string[]): void {
+  for (const name of names) {
+    const value = (definition as Record<string, unknown>)[name];
+    if (typeof value !== "function") {
+      throw new CanoError("configuration", `${kind}: "${name}" must be a function, received ${typeof value}`);
+    }
+  }
+}
 
 /** @internal The validated common settings of a task of `kind`; `defaults` are the model's own. */
 export function settings<TTo>(
@@ -126,7 +143,7 @@ export function settings<TTo>(
     kind,
     name: options.name,
     to: options.to,
-    retry: options.retry ?? defaults.retry,
+    retry: checkRetryPolicy(options.retry ?? defaults.retry),
     attemptTimeoutMs,
     circuitBreaker: options.circuitBreaker,
     retryIf: options.retryIf,
@@ -154,6 +171,7 @@ export function task<TOutput, TResources = unknown>(
 export function task<TTo, TResources>(
   definition: TaskOptions<TTo> & { readonly run: (ctx: TaskContext<TResources>) => MaybePromise<TTo> },
 ): Task<TTo, TResources> {
+  requireFunctions("task", definition, ["run"]);
   const { run } = definition;
   return { ...settings("task", definition), execute: (_ctx, { attempts }) => attempts(run) };
 }
@@ -173,6 +191,7 @@ export function router<TTo extends string, TResources = unknown>(
 export function router<TTo extends string, TResources>(
   definition: TaskOptions<TTo> & { readonly route: (ctx: TaskContext<TResources>) => MaybePromise<TTo> },
 ): Task<TTo, TResources> {
+  requireFunctions("router", definition, ["route"]);
   const { route } = definition;
   return { ...settings("router", definition), execute: (_ctx, { attempts }) => attempts(route) };
 }
@@ -204,6 +223,7 @@ export function node<TTo extends string, TResources = unknown, TPrep = unknown, 
 export function node<TTo extends string, TResources, TPrep, TExec>(
   definition: TaskOptions<TTo> & NodePhases<TTo, TResources, TPrep, TExec>,
 ): Task<TTo, TResources> {
+  requireFunctions("node", definition, ["prep", "exec", "post"]);
   const { prep, exec, post } = definition;
   return {
     ...settings("node", definition),

@@ -1,7 +1,7 @@
 import { CanoError } from "./errors.ts";
 import { none } from "./retry.ts";
 import type { Declared, MaybePromise, Task, TaskContext, TaskOptions, Undeclared } from "./task.ts";
-import { settings } from "./task.ts";
+import { requireFunctions, settings } from "./task.ts";
 
 /**
  * How long a timer waits: a number of milliseconds, `{ delayMs }`, or `{ untilMs }`, an epoch time
@@ -61,6 +61,7 @@ export function timer<TTo extends string, TResources = unknown>(
 export function timer<TTo extends string, TResources>(
   definition: TaskOptions<TTo> & TimerHooks<TTo, TResources>,
 ): Task<TTo, TResources> {
+  requireFunctions("timer", definition, ["afterWait"]);
   const { wait, afterWait } = definition;
   // A fixed wait is checked now, so a typo fails when the workflow is built, not when it runs.
   if (typeof wait !== "function") delayOf(wait, 0, "wait");

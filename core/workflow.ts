@@ -77,12 +77,12 @@ export class Workflow<TState extends string, TResources = Record<string, never>>
 
   /** Runs `task` when the machine enters `state`; replaces any task registered there before. */
   register<TTo extends TState>(state: TState, task: Task<TTo, TResources>): this {
-    return this.#put(state, { kind: "single", task, taskId: task.name ?? state });
+    return this.#put(state, { kind: "single", task, taskId: task?.name ?? state });
   }
 
   /** Like {@link register}, for a read-only branch: no checkpoint row is written for it. */
   registerRouter<TTo extends TState>(state: TState, router: Task<TTo, TResources>): this {
-    return this.#put(state, { kind: "router", task: router, taskId: router.name ?? state });
+    return this.#put(state, { kind: "router", task: router, taskId: router?.name ?? state });
   }
 
   /**
@@ -103,7 +103,7 @@ export class Workflow<TState extends string, TResources = Record<string, never>>
         `Workflow: registerSplit("${state}") expects an array of tasks, received ${typeof tasks}`,
       );
     }
-    const taskIds = tasks.map((task, index) => `${task.name ?? state}[${index}]`);
+    const taskIds = tasks.map((task, index) => `${task?.name ?? state}[${index}]`);
     return this.#put(state, { kind: "split", split: { ...options, tasks: [...tasks], taskIds } });
   }
 
@@ -117,7 +117,7 @@ export class Workflow<TState extends string, TResources = Record<string, never>>
   ): this {
     // Outputs only ever come back from this step's own run (or its checkpoint rows): the erasure is safe.
     const erased = step as unknown as SagaStep<string, unknown, TResources>;
-    return this.#put(state, { kind: "saga", step: erased, taskId: step.name ?? state });
+    return this.#put(state, { kind: "saga", step: erased, taskId: step?.name ?? state });
   }
 
   /** Marks states as exits: reaching one ends the run and `orchestrate` returns it. */
@@ -252,6 +252,16 @@ export class Workflow<TState extends string, TResources = Record<string, never>>
   }
 
   #put(state: TState, entry: StateEntry<TResources>): this {
+    const given =
+      entry.kind === "split" ? entry.split.tasks : [entry.kind === "saga" ? entry.step?.forward : entry.task];
+    for (const task of given) {
+      if (typeof task?.execute !== "function") {
+        throw new CanoError(
+          "configuration",
+          `Workflow: state "${state}" was given ${describeThrown(task)} instead of a task; build one with task(), node(), saga(), …`,
+        );
+      }
+    }
     this.#states.set(this.#checkName(state, "register"), entry);
     return this.#changed();
   }

@@ -6,7 +6,8 @@
  * transition printed live from the event stream. The "LLM" is a deterministic fake with latency,
  * so the example runs offline; swap `fakeLlm` for a real client and nothing else changes.
  */
-import { exponential, formatEvent, key, type TaskContext, task, Workflow } from "cano";
+import type { TaskContext } from "cano";
+import { exponential, formatEvent, key, task, Workflow } from "cano";
 
 type State = "plan" | "research" | "draft" | "critique" | "publish" | "done" | "gave_up";
 

@@ -297,13 +297,17 @@ describe("CircuitBreaker: options", () => {
       ],
       [{ halfOpenMaxCalls: 0 }, "CircuitBreaker: halfOpenMaxCalls must be an integer ≥ 1, received 0"],
       [
-        { failureThreshold: undefined },
-        "CircuitBreaker: failureThreshold must be an integer ≥ 1, received undefined",
+        { failureThreshold: Number.NaN },
+        "CircuitBreaker: failureThreshold must be an integer ≥ 1, received NaN",
       ],
     ];
     for (const [options, message] of cases) {
       expect(configurationError(() => new CircuitBreaker(options)).message).toBe(message);
     }
+  });
+
+  it("treats an option explicitly set to undefined as not given", () => {
+    expect(new CircuitBreaker({ failureThreshold: undefined }).options.failureThreshold).toBe(5);
   });
 
   it("does not mutate the options it was given and exposes them frozen", () => {

@@ -306,8 +306,8 @@ describe("bad task results", () => {
 
   it.each([
     [undefined, "returned undefined"],
-    [42, "returned a number (42)"],
-    [null, "returned a object (null)"],
+    [42, "returned 42, expected"],
+    [null, "returned null, expected"],
   ])("rejects a non-state result %s", async (value, message) => {
     const wf = new Workflow<"a" | "done">()
       .register("a", task({ run: () => value as unknown as "done" }))

@@ -1,0 +1,301 @@
+import {
+  CanoError,
+  CircuitBreaker,
+  exponential,
+  fixed,
+  key,
+  node,
+  type RetryPolicy,
+  randomId,
+  systemClock,
+  task,
+  Workflow,
+} from "cano";
+import { RecordingObserver, VirtualClock } from "cano/testing";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { z } from "zod";
+import { configurationError, failure, settle } from "../support/runs.ts";
+
+afterEach(() => {
+  vi.restoreAllMocks();
+  vi.useRealTimers();
+});
+
+describe("stopping a run leaves nothing behind", () => {
+  it("an observer that cancels on task_start fails the run cleanly (no unhandled rejection)", async () => {
+    const controller = new AbortController();
+    let ran = false;
+    const wf = new Workflow<"a" | "done">()
+      .register(
+        "a",
+        task({
+          to: ["done"],
+          run: () => {
+            ran = true;
+            throw new Error("would be unhandled");
+          },
+        }),
+      )
+      .exit("done")
+      .withObserver((event) => event.type === "task_start" && controller.abort());
+    expect((await failure(wf.orchestrate("a", { signal: controller.signal }))).code).toBe("cancelled");
+    expect(ran).toBe(false);
+  });
+
+  it("a task that cancels its own run and then throws does not leak a rejection", async () => {
+    const controller = new AbortController();
+    const wf = new Workflow<"a" | "done">()
+      .register(
+        "a",
+        task({
+          to: ["done"],
+          run: async () => {
+            controller.abort();
+            throw new Error("after abort");
+          },
+        }),
+      )
+      .exit("done");
+    expect((await failure(wf.orchestrate("a", { signal: controller.signal }))).code).toBe("cancelled");
+  });
+
+  it("a half-open probe that ignores its signal still counts as a breaker failure when the run stops", async () => {
+    const clock = new VirtualClock();
+    const breaker = new CircuitBreaker({ failureThreshold: 1, resetTimeoutMs: 100, clock });
+    breaker.recordFailure(breaker.tryAcquire()!);
+    await clock.advance(100);
+    const wf = new Workflow<"probe" | "done">()
+      .withClock(clock)
+      .register(
+        "probe",
+        task({ to: ["done"], circuitBreaker: breaker, run: () => new Promise<never>(() => {}) }),
+      )
+      .exit("done");
+    const controller = new AbortController();
+    const outcome = failure(wf.orchestrate("probe", { signal: controller.signal }));
+    await clock.flush();
+    expect(breaker.state.status).toBe("half_open");
+    controller.abort();
+    expect((await outcome).code).toBe("cancelled");
+    expect(breaker.state.status).toBe("open");
+  });
+
+  it("stops a node between phases once the run is cancelled", async () => {
+    const clock = new VirtualClock();
+    const controller = new AbortController();
+    const phases: string[] = [];
+    const wf = new Workflow<"n" | "done">()
+      .withClock(clock)
+      .register(
+        "n",
+        node({
+          to: ["done"],
+          prep: async () => {
+            phases.push("prep");
+            await clock.sleep(100);
+          },
+          exec: () => phases.push("exec"),
+          post: () => {
+            phases.push("post");
+            return "done";
+          },
+        }),
+      )
+      .exit("done");
+    const outcome = failure(wf.orchestrate("n", { signal: controller.signal }));
+    await clock.advance(10);
+    controller.abort();
+    expect((await outcome).code).toBe("cancelled");
+    await clock.runAll();
+    expect(phases).toEqual(["prep"]);
+  });
+
+  it("gives every run its own signal, so a listener a task forgets dies with its run", async () => {
+    const signals: AbortSignal[] = [];
+    const wf = new Workflow<"a" | "done">()
+      .register(
+        "a",
+        task({
+          to: ["done"],
+          run: ({ signal }) => {
+            signal.addEventListener("abort", () => {});
+            signals.push(signal);
+            return "done";
+          },
+        }),
+      )
+      .exit("done");
+    await wf.orchestrate("a");
+    await wf.orchestrate("a");
+    expect(signals[0]).not.toBe(signals[1]);
+  });
+});
+
+describe("observers", () => {
+  it("isolates an async observer that rejects and reports it once", async () => {
+    const report = vi.spyOn(console, "error").mockImplementation(() => {});
+    const wf = new Workflow<"a" | "done">()
+      .register("a", task({ to: ["done"], run: () => "done" }))
+      .exit("done")
+      .withObserver(async () => {
+        throw new Error("async observer failed");
+      });
+    await expect(wf.orchestrate("a")).resolves.toBe("done");
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(report).toHaveBeenCalledTimes(1);
+    expect(String(report.mock.calls[0]?.[0])).toContain("async observer failed");
+  });
+
+  it("treats a CanoError a task throws with a stop code as the task's error, not as the run stopping", async () => {
+    const recorder = new RecordingObserver();
+    const wf = new Workflow<"a" | "done">()
+      .register(
+        "a",
+        task({
+          to: ["done"],
+          retry: fixed(0, 0),
+          run: () => {
+            throw new CanoError("workflow_timeout", "a nested workflow timed out");
+          },
+        }),
+      )
+      .exit("done")
+      .withObserver(recorder);
+    const error = await failure(wf.orchestrate("a"));
+    expect(error.code).toBe("workflow_timeout");
+    expect(error.attempt).toBe(1);
+    expect(recorder.ofType("workflow_timeout")).toEqual([]);
+  });
+});
+
+describe("bad input is refused where it is written", () => {
+  it("validates a hand-built retry policy when the task is built", () => {
+    const broken = { kind: "fixed", retries: Number.NaN, delayMs: 1 } as RetryPolicy;
+    expect(configurationError(() => task({ retry: broken, run: () => "x" })).message).toContain(
+      "received NaN",
+    );
+    const unknown = { kind: "sometimes" } as unknown as RetryPolicy;
+    expect(configurationError(() => task({ retry: unknown, run: () => "x" })).message).toContain(
+      "expected a policy made by none(), fixed() or exponential()",
+    );
+  });
+
+  it("refuses a task without its callback and a state without a task", () => {
+    const noRun = {} as Parameters<typeof task>[0];
+    expect(configurationError(() => task(noRun)).message).toBe(
+      'task: "run" must be a function, received undefined',
+    );
+    const wf = new Workflow<"a" | "done">();
+    const missing = undefined as unknown as ReturnType<typeof task<"done">>;
+    expect(configurationError(() => wf.register("a", missing)).message).toContain(
+      'state "a" was given undefined instead of a task',
+    );
+  });
+
+  it("keeps a default when an option is explicitly undefined", () => {
+    expect(exponential(3, { baseMs: undefined })).toMatchObject({ baseMs: 100 });
+  });
+
+  it("lists the known states when nothing is close to an unknown one", async () => {
+    const wf = new Workflow<string>().register("fetch", task({ run: () => "done" })).exit("done");
+    expect((await failure(wf.orchestrate("zzz"))).message).toBe(
+      'Workflow: initial state "zzz" is neither registered nor an exit state. Known: "fetch", "done".',
+    );
+  });
+
+  it("stops retrying when retryIf itself throws", async () => {
+    const clock = new VirtualClock();
+    let calls = 0;
+    const wf = new Workflow<"a" | "done">()
+      .withClock(clock)
+      .register(
+        "a",
+        task({
+          to: ["done"],
+          retry: fixed(5, 1),
+          retryIf: () => {
+            throw new Error("predicate bug");
+          },
+          run: () => {
+            calls++;
+            throw new Error("fails");
+          },
+        }),
+      )
+      .exit("done");
+    await failure(settle(clock, wf.orchestrate("a")));
+    expect(calls).toBe(1);
+  });
+
+  it("does not retry a store write that fails its schema", async () => {
+    const clock = new VirtualClock();
+    const age = key("age", z.number().int());
+    let calls = 0;
+    const wf = new Workflow<"a" | "done">()
+      .withClock(clock)
+      .register(
+        "a",
+        task({
+          to: ["done"],
+          run: async ({ store }) => {
+            calls++;
+            await store.put(age, 1.5);
+            return "done";
+          },
+        }),
+      )
+      .exit("done");
+    expect((await failure(settle(clock, wf.orchestrate("a")))).code).toBe("store");
+    expect(calls).toBe(1);
+  });
+});
+
+describe("randomness and time", () => {
+  it("draws retry jitter in batches, not one crypto call per delay", async () => {
+    const spy = vi.spyOn(crypto, "getRandomValues");
+    const clock = new VirtualClock();
+    let calls = 0;
+    const wf = new Workflow<"a" | "done">()
+      .withClock(clock)
+      .register(
+        "a",
+        task({
+          to: ["done"],
+          retry: exponential(40, { baseMs: 1, maxDelayMs: 2 }),
+          run: () => {
+            if (++calls <= 40) throw new Error("again");
+            return "done";
+          },
+        }),
+      )
+      .exit("done");
+    await settle(clock, wf.orchestrate("a", { workflowId: "fixed" }));
+    expect(calls).toBe(41);
+    expect(spy.mock.calls.length).toBe(1);
+  });
+
+  it("makes RFC 4122 version 4 ids even without crypto.randomUUID", () => {
+    vi.spyOn(crypto, "randomUUID").mockImplementation(undefined as unknown as typeof crypto.randomUUID);
+    Object.defineProperty(crypto, "randomUUID", { value: undefined, configurable: true });
+    try {
+      const ids = new Set(Array.from({ length: 100 }, randomId));
+      expect(ids.size).toBe(100);
+      for (const id of ids)
+        expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    } finally {
+      // Restore the real method (the property was shadowed on the instance above).
+      Reflect.deleteProperty(crypto, "randomUUID");
+    }
+    expect(randomId()).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it("waits past the 2^31 - 1 ms limit of setTimeout instead of firing at once", () => {
+    vi.useFakeTimers();
+    const fired = vi.fn();
+    systemClock.schedule(2 ** 31 + 1_000, fired);
+    vi.advanceTimersByTime(2 ** 31 - 1);
+    expect(fired).not.toHaveBeenCalled();
+    vi.advanceTimersByTime(1_001);
+    expect(fired).toHaveBeenCalledTimes(1);
+  });
+});
