@@ -143,7 +143,7 @@ export async function runAttempts<T, TResources>(
       const value =
         task.attemptTimeoutMs !== undefined
           ? await timedAttempt(target, base, task.attemptTimeoutMs, abortable, body)
-          : abortable
+          : abortable && breaker !== undefined
             ? // Raced here too, so a probe that ignores its signal still reports a failure to the breaker.
               await raceAbort(body(contextFor(base, attempt, base.signal)), base.signal)
             : await body(contextFor(base, attempt, base.signal));

@@ -77,10 +77,12 @@ export class Run<TResources> {
           state,
         });
         const entry = this.#definition.states.get(state);
-        if (entry?.kind !== "router")
+        const durable = this.#definition.durability !== undefined;
+        if (durable && entry?.kind !== "router") {
           await this.#checkpoint(state, "state", taskIdOf(entry), this.#joinInput);
+        }
         if (this.#definition.exits.has(state)) {
-          await this.#clearLog();
+          if (durable) await this.#clearLog();
           return state;
         }
         if (entry === undefined) {
