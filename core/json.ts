@@ -3,6 +3,7 @@ import { CanoError } from "./errors.ts";
 function problemAt(value: unknown, path: string, seen: Set<object>): string | undefined {
   if (value === null || typeof value === "string" || typeof value === "boolean") return undefined;
   if (typeof value === "number") return Number.isFinite(value) ? undefined : `${path} is ${value}`;
+  if (value === undefined) return `${path} is undefined`;
   if (typeof value !== "object") return `${path} is a ${typeof value}`;
   if (seen.has(value)) return `${path} refers back to itself (a cycle)`;
   seen.add(value);

@@ -297,7 +297,16 @@ export class Run<TResources> {
     ctx: TaskContext<TResources>,
   ): Promise<string> {
     try {
-      this.#joinInput = await runSplit(this.#scope, state, split, ctx, this.#abortable);
+      const result = await runSplit(this.#scope, state, split, ctx, this.#abortable);
+      if (this.#definition.durability !== undefined) {
+        for (const { index, value } of result.successes) {
+          assertJson(
+            value,
+            `Split "${state}": branch ${split.taskIds[index]} returned a value that cannot be checkpointed for the join state; with a checkpoint store, branch results`,
+          );
+        }
+      }
+      this.#joinInput = result;
     } catch (thrown) {
       const error = toCanoError(thrown, `Split "${state}"`);
       const { clock, workflowId } = this.#scope;

@@ -174,7 +174,8 @@ export function runSplit<TResources>(
           error,
         });
       } else {
-        successes.push({ index, value });
+        // A branch run for its side effects returns undefined; JSON (and so a checkpoint) has null.
+        successes.push({ index, value: value === undefined ? null : value });
         emit?.({
           type: "branch_settled",
           at: clock.now(),

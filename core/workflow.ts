@@ -221,6 +221,8 @@ export class Workflow<TState extends string, TResources = Record<string, never>>
    * Continues a run from its checkpoint log: the last recorded state's task runs again (tasks at and
    * after it must be idempotent; `ctx.workflowId` + state make a good key), completed saga steps
    * are still compensated if it fails, and stepped/stream tasks pick up from their last cursor.
+   * The key-value store is not part of the checkpoint: data that must survive a crash belongs in a
+   * durable store (pass one as `store`).
    */
   async resumeFrom(workflowId: string, options: ResumeOptions = {}): Promise<TState> {
     const store = this.#checkpointStore;

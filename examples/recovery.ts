@@ -7,16 +7,7 @@
  * once the run finishes. A failed run keeps its log just as a crashed process would: rows are
  * written before each task and nothing is written after one fails, so the log is the same.
  */
-import {
-  type CheckpointStore,
-  isCanoError,
-  key,
-  MemoryCheckpointStore,
-  MemoryStore,
-  PermanentError,
-  task,
-  Workflow,
-} from "cano";
+import { isCanoError, key, MemoryCheckpointStore, MemoryStore, PermanentError, task, Workflow } from "cano";
 import { RecordingObserver } from "cano/testing";
 
 type State = "fetch" | "enrich" | "publish" | "done";
@@ -29,9 +20,9 @@ const data = new MemoryStore();
 const calls = { fetch: 0, enrich: 0, publish: 0 };
 
 /** Builds the workflow, as a restarted process would; `enrichWorks` is false in the process that dies. */
-function newsletter(checkpointStore: CheckpointStore, enrichWorks: boolean) {
+function newsletter(enrichWorks: boolean) {
   return new Workflow<State>({ store: data, name: "newsletter" })
-    .withCheckpointStore(checkpointStore)
+    .withCheckpointStore(checkpoints)
     .register(
       "fetch",
       task({
@@ -52,7 +43,10 @@ function newsletter(checkpointStore: CheckpointStore, enrichWorks: boolean) {
           // The simulated crash; a PermanentError, so it is not retried.
           if (!enrichWorks) throw new PermanentError("worker killed mid-task");
           // Idempotent: it overwrites, so running it again after a resume is harmless.
-          await store.put(articles, ((await store.get(articles)) ?? []).map((title) => title.toUpperCase()));
+          await store.put(
+            articles,
+            ((await store.get(articles)) ?? []).map((title) => title.toUpperCase()),
+          );
           return "publish";
         },
       }),
@@ -73,7 +67,7 @@ function newsletter(checkpointStore: CheckpointStore, enrichWorks: boolean) {
 
 console.log("run 1 (the worker dies in enrich):");
 try {
-  await newsletter(checkpoints, false).orchestrate("fetch", { workflowId: "issue-42" });
+  await newsletter(false).orchestrate("fetch", { workflowId: "issue-42" });
 } catch (error) {
   if (!isCanoError(error)) throw error;
   console.log(`  failed with ${error.code} in "${error.state}"`);
@@ -89,10 +83,11 @@ for (const run of await checkpoints.listRuns()) {
 
 console.log("\nrun 2 (a new Workflow instance, as after a restart):");
 const recorder = new RecordingObserver();
-const final = await newsletter(checkpoints, true)
+const final = await newsletter(true)
   .withObserver(recorder)
   .withObserver((event) => {
-    if (event.type === "resume") console.log(`  resumed at "${event.state}" after checkpoint #${event.lastSequence}`);
+    if (event.type === "resume")
+      console.log(`  resumed at "${event.state}" after checkpoint #${event.lastSequence}`);
   })
   .resumeFrom("issue-42");
 console.log(`final state: ${final}; resumed path: ${recorder.statesEntered().join(" → ")}`);

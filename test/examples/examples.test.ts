@@ -10,6 +10,52 @@ const tsx = join(root, "node_modules", ".bin", "tsx");
 
 /** What each example must print: its outcome, not just "it exited". */
 const expectations: Record<string, RegExp[]> = {
+  "cancellation.ts": [
+    /user cancels[\s\S]*charge: done after 1 attempt/,
+    /cancelled at "ship"/,
+    /charge: compensated[\s\S]*reserve: compensated/,
+    /run ended with cancelled before "ship"/,
+    /signal aborted inside the step: false/,
+    /^(?![\s\S]*\bshipped\b)/,
+  ],
+  "etl-split-join.ts": [
+    /north 135[\s\S]*south 140[\s\S]*east +255[\s\S]*west +390/,
+    /aggregate: 920 over 4 regions/,
+    /max concurrent transforms: 2 \(bulkhead 2\); east calls: 2/,
+    /final state: done/,
+  ],
+  "poll-until-ready.ts": [
+    /status check 2 of job-r1: HTTP 502[\s\S]*status check 6 of job-r1: done/,
+    /run 1 reached "done"/,
+    /status check 4 of job-r2: HTTP 503/,
+    /run 2 failed with task_execution in "wait"/,
+  ],
+  "recovery.ts": [
+    /failed with task_execution in "enrich"/,
+    /#0 state "fetch"\s+#1 state "enrich"/,
+    /resumed at "enrich" after checkpoint #1/,
+    /final state: done; resumed path: enrich → publish → done/,
+    /task calls: fetch 1, enrich 2, publish 1/,
+    /log rows left: 0/,
+  ],
+  "saga-payment.ts": [
+    /ship: failed \[task_execution\] carrier rejected the address/,
+    /charge: compensating[\s\S]*charge: compensated[\s\S]*reserve: compensating[\s\S]*reserve: compensated/,
+    /final error: task_execution in "ship"/,
+    /refunded 4999 cents on ch-42\s+released rsv-7/,
+  ],
+  "scatter-gather.ts": [
+    /quorum\(2\): swift 42, slowpoke 37; best slowpoke at 37/,
+    /failed: broken/,
+    /slowpoke: request aborted/,
+    /partialTimeout\(\) after 100 ms: swift 42; best swift at 42\s+failed: broken.*\s+cancelled: \[slowpoke\]/,
+    /final state: done/,
+  ],
+  "stream-windows.ts": [
+    /window of 3: ORDER-0 ORDER-1 ORDER-2\s+committed cursor 3[\s\S]*window of 3: ORDER-3 ORDER-4 ORDER-5\s+committed cursor 6[\s\S]*window of 2: ORDER-6 ORDER-7\s+committed cursor 8/,
+    /duration window[\s\S]*window of 3: ORDER-0 ORDER-1 ORDER-2[\s\S]*window of 2: ORDER-3 ORDER-4\s+committed cursor 5[\s\S]*window of 1: ORDER-5\s+committed cursor 6/,
+    /source closed: exhausted/,
+  ],
   "agent-chain.ts": [
     /attempt 1 failed \(.*search API 503/,
     /critique: done after 1 attempt\(s\), next "draft"/,

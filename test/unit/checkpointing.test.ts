@@ -148,6 +148,24 @@ describe("checkpoint rows", () => {
     ]);
   });
 
+  it("checkpoints a split whose branches return nothing, and names a branch whose result is not JSON", async () => {
+    const build = (value: () => unknown) =>
+      new Workflow<"fan" | "join" | "done">()
+        .withCheckpointStore(new MemoryCheckpointStore())
+        .registerSplit("fan", [task({ run: value })], { strategy: all(), joinState: "join" })
+        .register("join", task({ to: ["done"], run: () => "done" }))
+        .exit("done");
+    await expect(build(() => undefined).orchestrate("fan", { workflowId: "side-effects" })).resolves.toBe(
+      "done",
+    );
+    const error = await failure(build(() => new Date(0)).orchestrate("fan", { workflowId: "dates" }));
+    expect(error.code).toBe("configuration");
+    expect(error.message).toContain(
+      'Split "fan": branch fan[0] returned a value that cannot be checkpointed',
+    );
+    expect(error.message).toContain("value is a Date, not a plain object");
+  });
+
   it("fails a run whose append fails with checkpoint_store, leaves nothing half-written, and resumes later", async () => {
     const store = new FaultyCheckpointStore(new MemoryCheckpointStore(), { random: seededRandom(1) });
     store.failAppends((_id, row) => row.sequence === 1);
