@@ -32,6 +32,11 @@ export interface CheckpointRow {
   readonly at: number;
   /** The workflow's name, when it has one (lets `listRuns` say which workflow a run belongs to). */
   readonly workflow?: string;
+  /**
+   * On the first `"state"` row a resumed run writes: the last sequence of the log it resumed from.
+   * It tells a later resume that this entry re-runs the state the earlier log ended in.
+   */
+  readonly resumedFrom?: number;
 }
 
 /** An unfinished run, summarised from its last row, for "resume" lists. */
@@ -81,7 +86,7 @@ function checkRow(raw: unknown): CheckpointRow | RowProblem {
     return { problem: `the row is not an object (expected a plain object, received ${describe(raw)})` };
   }
   const fields = raw as Record<string, unknown>;
-  const { sequence, state, taskId, kind, output, version, at, workflow } = fields;
+  const { sequence, state, taskId, kind, output, version, at, workflow, resumedFrom } = fields;
   if (!isCount(sequence)) return wrongField("sequence", "an integer ≥ 0", sequence, fields);
   if (typeof state !== "string" || state === "")
     return wrongField("state", "a state name (a non-empty string)", state, fields);
@@ -93,6 +98,8 @@ function checkRow(raw: unknown): CheckpointRow | RowProblem {
     return wrongField("at", "a finite number of milliseconds since the epoch", at, fields);
   if (workflow !== undefined && typeof workflow !== "string")
     return wrongField("workflow", "a string or nothing", workflow, fields);
+  if (resumedFrom !== undefined && !(isCount(resumedFrom) && resumedFrom < sequence))
+    return wrongField("resumedFrom", "nothing, or an earlier sequence", resumedFrom, fields);
   if (output !== undefined) {
     try {
       assertJson(output, "output");
@@ -117,6 +124,7 @@ function checkRow(raw: unknown): CheckpointRow | RowProblem {
   };
   if (output !== undefined) row.output = output;
   if (workflow !== undefined) row.workflow = workflow;
+  if (resumedFrom !== undefined) row.resumedFrom = resumedFrom;
   return row;
 }
 

@@ -61,20 +61,42 @@ export function rehydrate(
       { workflowId, sequence: last.sequence, state },
     );
   }
-  let entered: CheckpointRow | undefined;
-  for (const row of rows) if (row.kind === "state" && row.state === state) entered = row;
-  const enteredAt = entered?.sequence ?? last.sequence + 1;
+  // Replay the log the way the runs that wrote it saw it, earlier resumes included.
   const path: string[] = [];
-  const stack: CompensationEntry[] = [];
+  const stack: (CompensationEntry & { readonly sequence: number })[] = [];
+  let entered: CheckpointRow | undefined;
   let cursor: unknown;
   for (const row of rows) {
-    if (row.kind === "state" && row.sequence < enteredAt) path.push(row.state);
-    // The resumed state re-runs and pushes its own entry again: keeping this one would compensate twice.
-    if (row.kind === "completion" && row.sequence !== last.sequence) {
-      stack.push({ state: row.state, taskId: row.taskId, output: row.output });
+    if (row.kind === "state") {
+      const reentry = row.resumedFrom !== undefined && path.at(-1) === row.state;
+      if (row.resumedFrom !== undefined) {
+        // An earlier resume re-ran this state: the completion row its log ended with was replaced by
+        // what follows, so it must not be compensated twice.
+        const replaced = stack.findIndex((entry) => entry.sequence === row.resumedFrom);
+        if (replaced !== -1) stack.splice(replaced, 1);
+      }
+      // A re-entry continues the same visit (same path entry, same cursor); any other entry starts afresh.
+      if (reentry) path.pop();
+      else cursor = undefined;
+      path.push(row.state);
+      entered = row;
+    } else if (row.kind === "completion") {
+      stack.push({ state: row.state, taskId: row.taskId, output: row.output, sequence: row.sequence });
+    } else {
+      cursor = row.output;
     }
-    if (row.kind === "cursor" && row.state === state && row.sequence > enteredAt) cursor = row.output;
   }
-  const joinInput = isSplitResult(entered?.output) ? entered.output : undefined;
-  return { state, lastSequence: last.sequence, path, stack, cursor, joinInput };
+  // The resumed state re-runs: it is entered again (so not yet on the path) and pushes its own
+  // completion again (so the one it left in the log would compensate twice).
+  if (path.at(-1) === state) path.pop();
+  const completed = stack.filter((entry) => entry.sequence !== last.sequence);
+  const joinInput = entered?.state === state && isSplitResult(entered.output) ? entered.output : undefined;
+  return {
+    state,
+    lastSequence: last.sequence,
+    path,
+    stack: completed.map(({ state: step, taskId, output }) => ({ state: step, taskId, output })),
+    cursor,
+    joinInput,
+  };
 }

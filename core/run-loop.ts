@@ -44,6 +44,8 @@ export class Run<TResources> {
   /** The cursor the next dispatch of the resumed state starts from. */
   #resumeCursor: { readonly state: string; readonly cursor: unknown } | undefined;
   #sequence: number;
+  /** Set until the resumed run writes its first state row, which records where it resumed from. */
+  #resumedFrom: number | undefined;
 
   constructor(
     definition: WorkflowDefinition<TResources>,
@@ -61,6 +63,7 @@ export class Run<TResources> {
     this.#resumeCursor =
       resume?.cursor === undefined ? undefined : { state: resume.state, cursor: resume.cursor };
     this.#sequence = resume === undefined ? 0 : resume.lastSequence + 1;
+    this.#resumedFrom = resume?.lastSequence;
   }
 
   async loop(initial: string): Promise<string> {
@@ -142,6 +145,7 @@ export class Run<TResources> {
     if (durability === undefined) return;
     const { clock, workflowId } = this.#scope;
     const sequence = this.#sequence;
+    const resumedFrom = kind === "state" ? this.#resumedFrom : undefined;
     try {
       if (output !== undefined)
         assertJson(output, `Checkpoint: the ${kind} row of state "${state}" (run "${workflowId}")`);
@@ -158,6 +162,7 @@ export class Run<TResources> {
         version: durability.version,
         at: clock.now(),
         ...(durability.name === undefined ? {} : { workflow: durability.name }),
+        ...(resumedFrom === undefined ? {} : { resumedFrom }),
       });
     } catch (error) {
       const cause = toCanoError(error, "CheckpointStore.append");
@@ -172,6 +177,7 @@ export class Run<TResources> {
       );
     }
     this.#sequence = sequence + 1;
+    if (resumedFrom !== undefined) this.#resumedFrom = undefined;
     this.#scope.emit?.({ type: "checkpoint", at: clock.now(), workflowId, state, sequence, kind });
   }
 

@@ -18,6 +18,11 @@ export interface OrchestrateOptions {
   readonly workflowId?: string;
   /** An observer for this run only, after the workflow's own observers. */
   readonly onEvent?: Observer;
+  /**
+   * @internal Set by the `Scheduler`, which sets the resources up once for many runs: this run
+   * skips its own setup and teardown.
+   */
+  readonly resourcesHeld?: boolean;
 }
 
 /** Per-run options of `resumeFrom`. */
@@ -66,7 +71,7 @@ export async function executeRun<TResources>(
   let failure: CanoError | undefined;
   let setUp = 0;
   try {
-    setUp = await setupResources(definition.resources as object);
+    if (options.resourcesHeld !== true) setUp = await setupResources(definition.resources as object);
     if (resume !== undefined) {
       emit?.({
         type: "resume",

@@ -126,6 +126,11 @@ export class Workflow<TState extends string, TResources = Record<string, never>>
     return this.#changed();
   }
 
+  /** @internal The resources object, so the `Scheduler` can set it up once for many runs. */
+  get resources(): TResources {
+    return this.#resources;
+  }
+
   /** Adds an observer of every run's events (after those added before). */
   withObserver(observer: ObserverLike): this {
     this.#observers.push(typeof observer === "function" ? observer : (event) => observer.observe(event));

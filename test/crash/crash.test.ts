@@ -428,7 +428,7 @@ async function crashTrial(index: number): Promise<TrialReport> {
       finalContext,
     ).toEqual(expectedLedger(mode, workflowId));
 
-    // The engine itself should invoke each step's compensation at most once per process.
+    // The engine itself must invoke each step's compensation at most once per process (never twice).
     const invocations = new Map<string, number>();
     for (const event of readTrace(paths.trace)) {
       if (event.type !== "compensate_start") continue;
@@ -436,6 +436,7 @@ async function crashTrial(index: number): Promise<TrialReport> {
       invocations.set(key, (invocations.get(key) ?? 0) + 1);
     }
     const repeatedCompensations = [...invocations.values()].filter((count) => count > 1).length;
+    expect(repeatedCompensations, `${finalContext}: a step's compensation ran twice in one process`).toBe(0);
 
     rmSync(root, { recursive: true, force: true });
     return {

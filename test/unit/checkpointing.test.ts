@@ -2,10 +2,13 @@ import {
   all,
   type CheckpointRow,
   type CheckpointStore,
+  done,
   MemoryCheckpointStore,
+  more,
   none,
   router,
   type SplitResult,
+  stepped,
   task,
   Workflow,
 } from "cano";
@@ -204,6 +207,49 @@ describe("checkpoint rows", () => {
         .orchestrate("fetch", { workflowId: "c" }),
     ).resolves.toBe("done");
     expect(recorder.ofType("checkpoint_clear_failed")[0]?.error.message).toContain("disk gone");
+  });
+});
+
+describe("resuming stepped work", () => {
+  const build = (store: CheckpointStore, seen: unknown[]) =>
+    new Workflow<"count" | "done">()
+      .withCheckpointStore(store)
+      .register(
+        "count",
+        stepped({
+          to: ["done"],
+          step: (_ctx, cursor: number | undefined) => {
+            seen.push(cursor);
+            return (cursor ?? 0) >= 3 ? done("done") : more((cursor ?? 0) + 1);
+          },
+        }),
+      )
+      .exit("done");
+
+  it("starts from the last cursor, also when an earlier resume re-entered the state without saving a new one", async () => {
+    const store = new MemoryCheckpointStore();
+    const rows: CheckpointRow[] = [
+      { sequence: 0, state: "count", taskId: "count", kind: "state", version: 0, at: 0 },
+      { sequence: 1, state: "count", taskId: "count", kind: "cursor", output: 2, version: 0, at: 0 },
+      { sequence: 2, state: "count", taskId: "count", kind: "state", version: 0, at: 0, resumedFrom: 1 },
+    ];
+    for (const row of rows) await store.append("steps", row);
+    const seen: unknown[] = [];
+    await expect(build(store, seen).resumeFrom("steps")).resolves.toBe("done");
+    expect(seen).toEqual([2, 3]);
+  });
+
+  it("starts afresh when the state was entered again by the machine itself after its last cursor", async () => {
+    const store = new MemoryCheckpointStore();
+    const rows: CheckpointRow[] = [
+      { sequence: 0, state: "count", taskId: "count", kind: "state", version: 0, at: 0 },
+      { sequence: 1, state: "count", taskId: "count", kind: "cursor", output: 2, version: 0, at: 0 },
+      { sequence: 2, state: "count", taskId: "count", kind: "state", version: 0, at: 0 },
+    ];
+    for (const row of rows) await store.append("fresh", row);
+    const seen: unknown[] = [];
+    await expect(build(store, seen).resumeFrom("fresh")).resolves.toBe("done");
+    expect(seen).toEqual([undefined, 1, 2, 3]);
   });
 });
 

@@ -261,6 +261,55 @@ describe("sagas", () => {
     expect(await store.loadRun("crashed")).toEqual([]);
   });
 
+  it("never compensates a step twice when a resumed run was itself cut short after re-running it", async () => {
+    const store = new MemoryCheckpointStore();
+    const rows = [
+      ["reserve", "state", undefined],
+      ["reserve", "completion", undefined],
+      // The first resume re-ran "reserve" (the log ended on its completion), then entered "charge".
+      ["reserve", "state", 1],
+      ["reserve", "completion", undefined],
+      ["charge", "state", undefined],
+    ] as const;
+    for (const [sequence, [state, kind, resumedFrom]] of rows.entries()) {
+      await store.append("twice", {
+        sequence,
+        state,
+        taskId: state,
+        kind,
+        version: 0,
+        at: 0,
+        ...(kind === "completion" ? { output: { id: `${state}-1` } } : {}),
+        ...(resumedFrom === undefined ? {} : { resumedFrom }),
+      });
+    }
+    const l = ledger();
+    const error = await failure(payment(l, shipFails).withCheckpointStore(store).resumeFrom("twice"));
+    expect(l.effects).toEqual(["do charge", "undo charge-1", "undo reserve-1"]);
+    expect(error.path).toEqual(["reserve", "charge", "ship"]);
+  });
+
+  it("marks the first row a resumed run writes with where it resumed from", async () => {
+    const store = new MemoryCheckpointStore();
+    const l = ledger();
+    void payment(l, () => new Promise<"done">(() => {}))
+      .withCheckpointStore(store)
+      .orchestrate("reserve", { workflowId: "marked" });
+    await new Promise((resolve) => setImmediate(resolve));
+    const before = await store.loadRun("marked");
+    void payment(ledger(), () => new Promise<"done">(() => {}))
+      .withCheckpointStore(store)
+      .resumeFrom("marked");
+    await new Promise((resolve) => setImmediate(resolve));
+    const after = await store.loadRun("marked");
+    expect(after[before.length]).toMatchObject({
+      state: "ship",
+      kind: "state",
+      resumedFrom: before.length - 1,
+    });
+    expect(after.slice(before.length + 1).every((row) => row.resumedFrom === undefined)).toBe(true);
+  });
+
   it("reports a completed step whose compensator is gone as orphaned, keeping its output", async () => {
     const store = new MemoryCheckpointStore();
     await store.append("old", {

@@ -1,0 +1,84 @@
+/**
+ * `npm run bench`: builds the package, bundles this file to dist/bench/run.mjs (importing "cano"
+ * resolves to dist/ through the package's exports) and runs every case of issue 10.
+ *
+ *   npm run bench                      the table
+ *   npm run bench -- --json            the table, and bench/results.json
+ *   npm run bench -- --profile engine  a CPU profile of one runner (see `runners` below)
+ */
+import { writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { bundleRows } from "./bundle-size.ts";
+import type { Judged, Row } from "./harness.ts";
+import { formatTable, judge, machine } from "./harness.ts";
+import { memoryRows } from "./memory.ts";
+import { loop, profileRunner } from "./profile.ts";
+import { resilienceRows, resilienceRunners } from "./resilience.ts";
+import { splitRows, splitRunners } from "./split-join.ts";
+import { transitionRows, transitionRunners } from "./transitions.ts";
+
+/** Cases that need an adapter that does not exist yet; listed so they are not forgotten. */
+const pending = [
+  "5 checkpointed (Chromium): IndexedDbCheckpointStore vs raw idb puts of the same rows, target ≤ 1.2× (pending adapter)",
+  "5 checkpointed (workerd): DurableObjectCheckpointStore vs raw SQL inserts, target ≤ 1.2× (pending adapter)",
+] as const;
+
+function option(name: string): string | undefined {
+  const index = process.argv.indexOf(name);
+  return index < 0 ? undefined : process.argv[index + 1];
+}
+
+function runners(): Record<string, () => Promise<unknown>> {
+  return { ...transitionRunners(), ...resilienceRunners(), ...splitRunners() };
+}
+
+function runner(name: string): () => Promise<unknown> {
+  const all = runners();
+  const found = all[name];
+  if (found === undefined)
+    throw new Error(`bench: unknown runner "${name}"; expected one of ${Object.keys(all).join(", ")}`);
+  return found;
+}
+
+async function benchmarks(json: boolean): Promise<void> {
+  const { nproc, cpu, node } = machine();
+  console.log(`Cano benchmarks: ${nproc} cores, ${cpu}, Node ${node}\n`);
+  const groups: readonly [string, () => Promise<Row[]>][] = [
+    ["cases 1, 2, 5: transitions", () => transitionRows()],
+    ["case 3: retry + breaker + timeout", () => resilienceRows()],
+    ["case 4: split/join", () => splitRows()],
+    ["case 6: memory", memoryRows],
+    ["case 7: bundle size", bundleRows],
+  ];
+  const rows: Judged[] = [];
+  for (const [title, measure] of groups) {
+    const started = performance.now();
+    rows.push(...(await measure()).map(judge));
+    console.error(`  ${title} (${((performance.now() - started) / 1_000).toFixed(1)} s)`);
+  }
+  console.log(`\n${formatTable(rows)}\n`);
+  for (const line of pending) console.log(`pending: ${line}`);
+  const met = rows.filter((row) => row.met === true).length;
+  console.log(`\n${met} of ${rows.filter((row) => row.met !== null).length} targets met`);
+  if (json) {
+    const file = "bench/results.json";
+    const results = { date: new Date().toISOString(), machine: { nproc, cpu, node }, rows, pending };
+    writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+    console.log(`wrote ${file}`);
+  }
+}
+
+const loopName = option("--loop");
+const profileName = option("--profile");
+const seconds = Number(option("--seconds") ?? 10);
+if (loopName !== undefined) {
+  const calls = await loop(runner(loopName), seconds);
+  console.log(`${loopName}: ${calls} calls in ${seconds} s`);
+} else if (profileName !== undefined) {
+  runner(profileName); // fail here, not in the child, on a typo
+  const top = profileRunner(fileURLToPath(import.meta.url), profileName, seconds);
+  for (const { name, where, percent } of top)
+    console.log(`${percent.toFixed(1).padStart(5)} %  ${name.padEnd(28)} ${where}`);
+} else {
+  await benchmarks(process.argv.includes("--json"));
+}

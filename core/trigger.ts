@@ -1,0 +1,125 @@
+import { CanoError } from "./errors.ts";
+
+/**
+ * What a {@link Trigger} is told when asked for its next fire time. Plain data; every time is in
+ * milliseconds since the epoch, from the scheduler's clock.
+ */
+export interface TriggerContext {
+  /** The scheduler clock's time now. */
+  readonly now: number;
+  /**
+   * The last planned time the scheduler handled (whether it started a run or was skipped), or what
+   * {@link Trigger.restore} returned; `undefined` before the first. While the scheduler lists the
+   * times a late wake-up passed, it is the previous time of that list.
+   */
+  readonly lastFireAt: number | undefined;
+  /** When the flow's last run ended, whatever its outcome; `undefined` before the first. */
+  readonly lastEndAt: number | undefined;
+  /**
+   * Whether a run is in progress. While the scheduler lists the times a late wake-up passed, it is
+   * whether that wake-up may start a run, so a trigger timed from completions plans nothing further.
+   */
+  readonly running: boolean;
+  /** The end of the flow's backoff window, if it is in one: planned times before it are skipped. */
+  readonly backoffUntil: number | undefined;
+}
+
+/** What a {@link Trigger} is told when the scheduler wakes up at or after a planned time. */
+export interface TriggerWake {
+  /**
+   * Every planned time that has passed, oldest first: the one the scheduler waited for, then each
+   * later one `next` gives up to `now`. More than one means the process or tab slept past fire times.
+   */
+  readonly planned: readonly number[];
+  /** When the scheduler actually woke: the clock's time, at or after every planned time. */
+  readonly now: number;
+  /** True when more times passed than the {@link maxPlannedPerWake} that `planned` lists. */
+  readonly truncated: boolean;
+}
+
+/** The most planned times one {@link TriggerWake} lists; a longer sleep is reported as `truncated`. */
+export const maxPlannedPerWake = 1_000;
+
+/**
+ * The port every kind of schedule implements, for the core `Scheduler`: {@link every},
+ * {@link manual}, and adapters such as `cron()` from `cano/cron`.
+ *
+ * The scheduler owns all waiting. It asks `next` for the next planned time at start, after each
+ * wake-up it handled, after each run starts or ends and after a `reset`; the answer replaces any
+ * wait in progress. It waits on its clock in bounded chunks and re-reads the clock at every wake-up,
+ * so a process or tab that slept (or whose timers were throttled) is noticed: then every planned
+ * time that passed goes to `onWake`, which says how many runs to start. A run never overlaps
+ * another run of the same flow; planned times that fall inside a run, a backoff window or a tripped
+ * flow are skipped and counted.
+ *
+ * @example
+ * // Fires at every multiple of 10 minutes; after a sleep, runs once whatever was missed.
+ * const tenMinutes: Trigger = {
+ *   description: "every 10 minutes, on the clock",
+ *   next: ({ now, lastFireAt }) => (Math.floor((lastFireAt ?? now) / 600_000) + 1) * 600_000,
+ *   onWake: ({ planned }) => Math.min(planned.length, 1),
+ * };
+ * new Scheduler().add("report", wf, "start", tenMinutes);
+ */
+export interface Trigger {
+  /** Says what the schedule is, for status and messages: `every 5000 ms`, `cron "0 9 * * *" (Europe/Paris)`. */
+  readonly description: string;
+  /**
+   * The next planned time, later than `context.lastFireAt` (it may be in the past, e.g. after
+   * `restore`, or `now` to fire at once), or `undefined` for none until something changes.
+   */
+  next(context: TriggerContext): number | undefined;
+  /**
+   * How many runs a wake-up starts, from 0 to `wake.planned.length` (the first at once, the others
+   * one after another while they succeed); the other planned times count as skipped. Called only
+   * when the flow may run. Default: 1, whatever the number of planned times.
+   */
+  onWake?(wake: TriggerWake): number;
+  /**
+   * Called once by `start()`: the last fire time `save` stored, so fires missed while the process
+   * was down reach `next` (and then `onWake`). A rejection fails `start()`.
+   */
+  restore?(): number | undefined | Promise<number | undefined>;
+  /** Called after every wake-up with the new last fire time, for `restore` to return after a restart. */
+  save?(lastFireAt: number): void | Promise<void>;
+}
+
+/**
+ * @internal The interval check shared by `every()` and `Scheduler.every`: a finite number of
+ * milliseconds > 0, or a `configuration` error naming `where` and the value.
+ */
+export function checkIntervalMs(intervalMs: unknown, where: string): number {
+  if (typeof intervalMs !== "number" || !(Number.isFinite(intervalMs) && intervalMs > 0)) {
+    throw new CanoError(
+      "configuration",
+      `${where} expects intervalMs to be a finite number of milliseconds > 0, received ${String(intervalMs)}`,
+    );
+  }
+  return intervalMs;
+}
+
+/**
+ * Fires at start, then `intervalMs` after each run ends (fixed delay, not fixed rate): a run never
+ * waits for a tick and no tick falls inside a run. After a failure it waits for the later of the
+ * interval and the end of the backoff window; while the flow is tripped it keeps ticking (skipped).
+ *
+ * @example
+ * new Scheduler().add("sync", wf, "fetch", every(60_000)); // same as .every("sync", wf, "fetch", 60_000)
+ */
+export function every(intervalMs: number): Trigger {
+  checkIntervalMs(intervalMs, "every()");
+  return {
+    description: `every ${intervalMs} ms`,
+    next({ now, lastFireAt, lastEndAt, running, backoffUntil }) {
+      if (running) return undefined;
+      if (lastFireAt === undefined && lastEndAt === undefined) return now;
+      const last = Math.max(lastFireAt ?? Number.NEGATIVE_INFINITY, lastEndAt ?? Number.NEGATIVE_INFINITY);
+      return Math.max(last + intervalMs, backoffUntil ?? Number.NEGATIVE_INFINITY);
+    },
+  };
+}
+
+/** Never fires by itself: the flow runs only when `trigger(id)` is called on the running scheduler. */
+export function manual(): Trigger {
+  return { description: "manual", next: () => undefined };
+}
