@@ -188,6 +188,13 @@ export function decodeRow(raw: unknown, workflowId: string, position: number): C
  * a sequence that appears twice as `checkpoint_corrupt`. Never mutates `raws`.
  */
 export function decodeRun(raws: readonly unknown[], workflowId: string): CheckpointRow[] {
+  if (!Array.isArray(raws)) {
+    throw new CanoError(
+      "checkpoint_corrupt",
+      `Checkpoint: loading run "${workflowId}" returned ${describe(raws)} instead of an array of rows. Nothing was deleted.`,
+      { workflowId },
+    );
+  }
   const rows = raws.map((raw, position) => ({ row: decodeRow(raw, workflowId, position), position }));
   rows.sort((a, b) => a.row.sequence - b.row.sequence || a.position - b.position);
   for (let i = 1; i < rows.length; i++) {
@@ -237,10 +244,14 @@ export function summarizeRun(workflowId: string, rows: readonly CheckpointRow[])
 }
 
 /** @internal Throws a `checkpoint_store` error unless `workflowId` is a non-empty string. */
-export function checkWorkflowId(workflowId: unknown, component: string): asserts workflowId is string {
+export function checkWorkflowId(
+  workflowId: unknown,
+  component: string,
+  code: "checkpoint_store" | "configuration" = "checkpoint_store",
+): asserts workflowId is string {
   if (typeof workflowId === "string" && workflowId !== "") return;
   throw new CanoError(
-    "checkpoint_store",
+    code,
     `${component}: expected a workflow id (a non-empty string), received ${describe(workflowId)}. ` +
       `Give the run an id with withWorkflowId() or orchestrate(..., { workflowId }).`,
   );

@@ -109,7 +109,9 @@ export class CanoError extends Error {
     if (this.workflowId !== undefined) json.workflowId = this.workflowId;
     if (this.sequence !== undefined) json.sequence = this.sequence;
     if (this.errors !== undefined) json.errors = this.errors.map((e) => e.toJSON());
-    if (this.details !== undefined) json.details = this.details;
+    // Through JSON so the result is plain data (an `undefined` field would not survive a checkpoint).
+    if (this.details !== undefined)
+      json.details = JSON.parse(JSON.stringify(this.details)) as Record<string, unknown>;
     return json;
   }
 }

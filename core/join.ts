@@ -101,6 +101,15 @@ function requiredSuccesses(strategy: JoinStrategy, total: number): number {
   }
 }
 
+const strategyKinds: readonly JoinStrategy["kind"][] = [
+  "all",
+  "any",
+  "quorum",
+  "percentage",
+  "partial_results",
+  "partial_timeout",
+];
+
 /** @internal What is wrong with a split's configuration, as messages naming the value. */
 export function splitProblems(
   strategy: JoinStrategy,
@@ -109,6 +118,12 @@ export function splitProblems(
   bulkhead: number | undefined,
 ): string[] {
   const problems: string[] = [];
+  const kind: unknown = (strategy as unknown as { kind?: unknown } | undefined)?.kind;
+  if (!(strategyKinds as readonly unknown[]).includes(kind)) {
+    return [
+      `uses an unknown strategy ${JSON.stringify(strategy)}; use all(), any(), quorum(n), percentage(p), partialResults(n) or partialTimeout()`,
+    ];
+  }
   if (branches === 0) problems.push("has no branches; pass at least one task");
   if ((strategy.kind === "quorum" || strategy.kind === "partial_results") && !isCount(strategy.n, branches)) {
     problems.push(

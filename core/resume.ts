@@ -33,9 +33,25 @@ function isSplitResult(value: unknown): value is SplitResult {
 export function rehydrate(
   workflowId: string,
   rows: readonly CheckpointRow[],
-  expectedVersion: number,
+  expected: { readonly version: number; readonly name: string | undefined },
   knownStates: readonly string[],
 ): ResumePoint {
+  const expectedVersion = expected.version;
+  const foreign =
+    expected.name === undefined
+      ? undefined
+      : rows.find((row) => row.workflow !== undefined && row.workflow !== expected.name);
+  if (foreign !== undefined) {
+    throw new CanoError(
+      "checkpoint_corrupt",
+      `Workflow: run "${workflowId}" row ${foreign.sequence} was written by workflow "${foreign.workflow}", not "${expected.name}"; resume it with that workflow. Nothing was deleted.`,
+      {
+        workflowId,
+        sequence: foreign.sequence,
+        details: { stored: foreign.workflow, expected: expected.name },
+      },
+    );
+  }
   const last = rows.at(-1);
   if (last === undefined) {
     throw new CanoError(

@@ -7,7 +7,7 @@ import { compensationFailed, drainCompensations } from "./compensation.ts";
 import type { StateEntry, WorkflowDefinition } from "./definition.ts";
 import { taskIdOf } from "./definition.ts";
 import type { CanoError } from "./errors.ts";
-import { describeThrown, engineError, toCanoError, withRunContext } from "./errors.ts";
+import { describeThrown, engineError, isCanoError, toCanoError, withRunContext } from "./errors.ts";
 import { assertJson } from "./json.ts";
 import type { ResumePoint } from "./resume.ts";
 import type { SagaOutcome } from "./saga.ts";
@@ -44,6 +44,8 @@ export class Run<TResources> {
   /** The cursor the next dispatch of the resumed state starts from. */
   #resumeCursor: { readonly state: string; readonly cursor: unknown } | undefined;
   #sequence: number;
+  /** Set once the loop has returned or thrown: late work of an abandoned task must not write rows. */
+  #closed = false;
   /** Set until the resumed run writes its first state row, which records where it resumed from. */
   #resumedFrom: number | undefined;
 
@@ -100,6 +102,7 @@ export class Run<TResources> {
     } catch (error) {
       throw await this.#rollBack(toCanoError(error, "Workflow"));
     } finally {
+      this.#closed = true;
       stopWatching();
     }
   }
@@ -144,6 +147,12 @@ export class Run<TResources> {
     const durability = this.#definition.durability;
     if (durability === undefined) return;
     const { clock, workflowId } = this.#scope;
+    if (this.#closed) {
+      throw engineError(
+        "workflow",
+        `Checkpoint: run "${workflowId}" has ended; the late ${kind} row of "${state}" was not written`,
+      );
+    }
     const sequence = this.#sequence;
     const resumedFrom = kind === "state" ? this.#resumedFrom : undefined;
     try {
@@ -348,17 +357,27 @@ export class Run<TResources> {
       );
       throw this.#fail(problem, state, attempts);
     }
+    // A step run for its side effect alone returns no output; JSON (and so a checkpoint) has null.
+    const output = outcome.output === undefined ? null : outcome.output;
     try {
       assertJson(
-        outcome.output,
+        output,
         `Saga: the output of step "${taskId}" (run "${this.#scope.workflowId}", state "${state}")`,
       );
     } catch (thrown) {
       // The effect happened but cannot be recorded: undo it now, as the seed does for unserialisable output.
-      const error = toCanoError(thrown, "Saga");
+      const invalid = toCanoError(thrown, "Saga");
+      const error = engineError(
+        "configuration",
+        `${invalid.message} (it would have been row ${this.#sequence})`,
+        {
+          sequence: this.#sequence,
+          details: invalid.details,
+        },
+      );
       const errors = await drainCompensations(
         this.#scope,
-        [{ state, taskId, output: outcome.output }],
+        [{ state, taskId, output }],
         this.#definition.sagaSteps,
         this.#context(state, ctx.signal, undefined),
         undefined,
@@ -366,8 +385,8 @@ export class Run<TResources> {
       const failure = this.#fail(error, state, attempts);
       throw errors.length === 0 ? failure : compensationFailed(failure, errors);
     }
-    this.#stack.push({ state, taskId, output: outcome.output });
-    await this.#checkpoint(state, "completion", taskId, outcome.output);
+    this.#stack.push({ state, taskId, output });
+    await this.#checkpoint(state, "completion", taskId, output);
     return this.#transition(state, taskId, step.to, outcome.next, attempts);
   }
 
@@ -397,8 +416,10 @@ export class Run<TResources> {
       budgetMs === undefined ? undefined : clock.now() + budgetMs,
     );
     if (errors.length > 0) return compensationFailed(error, errors);
-    // A step whose inline compensation failed already made this rollback dirty: keep the log.
-    if (error.code !== "compensation_failed") await this.#clearLog();
+    // Keep the log when a step's inline compensation already failed, or when another writer owns it
+    // (our append lost a race for a sequence): clearing would delete that writer's rows.
+    const conflict = isCanoError(error.cause) && error.cause.details?.conflict === true;
+    if (error.code !== "compensation_failed" && !conflict) await this.#clearLog();
     return error;
   }
 

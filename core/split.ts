@@ -61,8 +61,9 @@ const byIndex = (a: { index: number }, b: { index: number }) => a.index - b.inde
 
 /**
  * @internal Runs every branch of a split (at most `bulkhead` at once, each under its own retry
- * settings) and resolves with the result once the join decides to proceed (reference §6). Losers
- * are cancelled through one shared signal; the run's own cancellation rejects at once.
+ * settings) and resolves with the result once the join decides to proceed (reference §6). Each
+ * started branch gets its own signal, aborted from here (no listener per branch on a shared signal)
+ * when the join no longer needs it or the run stops; the run's own stop rejects at once.
  */
 export function runSplit<TResources>(
   scope: RunScope,
@@ -73,25 +74,36 @@ export function runSplit<TResources>(
 ): Promise<SplitResult> {
   const { clock, workflowId, emit } = scope;
   const total = split.tasks.length;
+  const strategy = describeStrategy(split.strategy);
   const outer = base.signal;
-  const controller = new AbortController();
-  const branchBase: TaskContext<TResources> = { ...base, signal: controller.signal };
+  /** One controller per started branch that has not settled yet. */
+  const running = new Map<number, AbortController>();
   const successes: { index: number; value: unknown }[] = [];
   const errors: { index: number; error: CanoErrorJson }[] = [];
-  const settled = new Uint8Array(total);
   const limit = split.bulkhead ?? total;
   let started = 0;
-  let running = 0;
   let decided = false;
   let timedOut = false;
-  emit?.({
-    type: "split_start",
-    at: clock.now(),
-    workflowId,
-    state,
-    branches: total,
-    strategy: describeStrategy(split.strategy),
-  });
+  emit?.({ type: "split_start", at: clock.now(), workflowId, state, branches: total, strategy });
+  const settledEvent = (index: number, outcome: "success" | "failure" | "cancelled", error?: CanoErrorJson) =>
+    emit?.({
+      type: "branch_settled",
+      at: clock.now(),
+      workflowId,
+      state,
+      taskId: split.taskIds[index]!,
+      index,
+      outcome,
+      ...(error === undefined ? {} : { error }),
+    });
+  /** Aborts every branch still running with `reason`, reporting each as cancelled. */
+  const cancelRunning = (reason: unknown) => {
+    for (const [index, controller] of running) {
+      controller.abort(reason);
+      settledEvent(index, "cancelled");
+    }
+    running.clear();
+  };
 
   return new Promise<SplitResult>((resolve, reject) => {
     let cancelTimer: (() => void) | undefined;
@@ -99,33 +111,21 @@ export function runSplit<TResources>(
       if (decided) return;
       decided = true;
       cancelTimer?.();
-      controller.abort(outer.reason);
+      cancelRunning(outer.reason);
       reject(outer.reason);
     };
     const finish = (decision: Exclude<JoinDecision, "wait">) => {
       decided = true;
       cancelTimer?.();
       if (abortable) outer.removeEventListener("abort", onOuterAbort);
+      const done = new Set([...successes, ...errors].map((entry) => entry.index));
       const cancelled: number[] = [];
-      for (let index = 0; index < total; index++) if (settled[index] === 0) cancelled.push(index);
-      if (cancelled.length > 0) {
-        const strategy = describeStrategy(split.strategy);
-        controller.abort(
-          engineError("cancelled", `Split "${state}": branch no longer needed (strategy ${strategy})`),
-        );
-        for (const index of cancelled) {
-          const taskId = split.taskIds[index]!;
-          emit?.({
-            type: "branch_settled",
-            at: clock.now(),
-            workflowId,
-            state,
-            taskId,
-            index,
-            outcome: "cancelled",
-          });
-        }
-      }
+      for (let index = 0; index < total; index++) if (!done.has(index)) cancelled.push(index);
+      cancelRunning(
+        engineError("cancelled", `Split "${state}": branch no longer needed (strategy ${strategy})`),
+      );
+      // Branches never started are cancelled too, without having run.
+      for (let index = started; index < total; index++) settledEvent(index, "cancelled");
       const result: SplitResult = {
         successes: successes.sort(byIndex),
         errors: errors.sort(byIndex),
@@ -136,7 +136,7 @@ export function runSplit<TResources>(
         at: clock.now(),
         workflowId,
         state,
-        strategy: describeStrategy(split.strategy),
+        strategy,
         successes: successes.length,
         failures: errors.length,
         cancelled: cancelled.length,
@@ -147,58 +147,36 @@ export function runSplit<TResources>(
       else reject(joinFailure(state, split as SplitConfig<unknown>, result, timedOut));
     };
     const decide = () => {
-      const decision = decideJoin(split.strategy, {
-        total,
-        successes: successes.length,
-        failures: errors.length,
-        timedOut,
-      });
+      const tally = { total, successes: successes.length, failures: errors.length, timedOut };
+      const decision = decideJoin(split.strategy, tally);
       if (decision !== "wait") finish(decision);
     };
     const onSettled = (index: number, value: unknown, thrown: unknown, failed: boolean) => {
-      running--;
-      if (decided) return;
-      settled[index] = 1;
-      const taskId = split.taskIds[index]!;
+      if (decided || !running.delete(index)) return;
       if (failed) {
-        const error = toCanoError(thrown, `Task "${taskId}"`).toJSON();
+        const error = toCanoError(thrown, `Task "${split.taskIds[index]}"`).toJSON();
         errors.push({ index, error });
-        emit?.({
-          type: "branch_settled",
-          at: clock.now(),
-          workflowId,
-          state,
-          taskId,
-          index,
-          outcome: "failure",
-          error,
-        });
+        settledEvent(index, "failure", error);
       } else {
         // A branch run for its side effects returns undefined; JSON (and so a checkpoint) has null.
         successes.push({ index, value: value === undefined ? null : value });
-        emit?.({
-          type: "branch_settled",
-          at: clock.now(),
-          workflowId,
-          state,
-          taskId,
-          index,
-          outcome: "success",
-        });
+        settledEvent(index, "success");
       }
       decide();
       startMore();
     };
     const start = (index: number) => {
-      running++;
+      const controller = new AbortController();
+      running.set(index, controller);
       const task = split.tasks[index]!;
       const taskId = split.taskIds[index]!;
       const target: AttemptTarget<TResources> = { state, taskId, task, attempt: 0 };
+      const ctx: TaskContext<TResources> = { ...base, signal: controller.signal };
       emit?.({ type: "task_start", at: clock.now(), workflowId, state, taskId });
       new Promise<unknown>((run) =>
         run(
-          task.execute(branchBase, {
-            attempts: (body) => runAttempts(scope, target, branchBase, true, body),
+          task.execute(ctx, {
+            attempts: (body) => runAttempts(scope, target, ctx, true, body),
             cursor: undefined,
             saveCursor: async (cursor) =>
               assertJson(cursor, `Workflow: the cursor saved by branch "${taskId}"`),
@@ -210,7 +188,7 @@ export function runSplit<TResources>(
       );
     };
     const startMore = () => {
-      while (!decided && running < limit && started < total) start(started++);
+      while (!decided && running.size < limit && started < total) start(started++);
     };
 
     if (abortable) {

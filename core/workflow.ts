@@ -1,5 +1,5 @@
 import type { CheckpointStore } from "./checkpoint.ts";
-import { decodeRun } from "./checkpoint.ts";
+import { checkWorkflowId, decodeRun } from "./checkpoint.ts";
 import type { Clock } from "./clock.ts";
 import { systemClock } from "./clock.ts";
 import type { StateEntry, WorkflowDefinition } from "./definition.ts";
@@ -103,6 +103,13 @@ export class Workflow<TState extends string, TResources = Record<string, never>>
         `Workflow: registerSplit("${state}") expects an array of tasks, received ${typeof tasks}`,
       );
     }
+    if (typeof options !== "object" || options === null) {
+      throw new CanoError(
+        "configuration",
+        `Workflow: registerSplit("${state}") expects options { strategy, joinState }, received ${describeThrown(options)}`,
+      );
+    }
+    this.#checkName(options.joinState, `registerSplit("${state}") joinState:`);
     const taskIds = tasks.map((task, index) => `${task?.name ?? state}[${index}]`);
     return this.#put(state, { kind: "split", split: { ...options, tasks: [...tasks], taskIds } });
   }
@@ -160,7 +167,7 @@ export class Workflow<TState extends string, TResources = Record<string, never>>
 
   /** The workflow id runs use when `orchestrate` is given none. */
   withWorkflowId(workflowId: string): this {
-    this.#workflowId = checkWorkflowId(workflowId, "withWorkflowId");
+    this.#workflowId = workflowIdFor(workflowId, "withWorkflowId");
     return this;
   }
 
@@ -218,7 +225,7 @@ export class Workflow<TState extends string, TResources = Record<string, never>>
         "Workflow: checkpointing requires a workflow id, so the run can be resumed: pass orchestrate(initial, { workflowId }) or call withWorkflowId(id)",
       );
     }
-    const workflowId = explicitId === undefined ? randomId() : checkWorkflowId(explicitId, "orchestrate");
+    const workflowId = explicitId === undefined ? randomId() : workflowIdFor(explicitId, "orchestrate");
     return (await executeRun(definition, initial, workflowId, options)) as TState;
   }
 
@@ -237,7 +244,7 @@ export class Workflow<TState extends string, TResources = Record<string, never>>
         "Workflow: resumeFrom needs a checkpoint store; call withCheckpointStore(store)",
       );
     }
-    checkWorkflowId(workflowId, "resumeFrom");
+    workflowIdFor(workflowId, "resumeFrom");
     throwIfProblems(this.#structuralProblems());
     let raw: readonly unknown[];
     try {
@@ -254,7 +261,12 @@ export class Workflow<TState extends string, TResources = Record<string, never>>
     }
     const definition = this.#definition();
     const known = [...definition.states.keys(), ...definition.exits];
-    const point = rehydrate(workflowId, decodeRun(raw, workflowId), this.#version, known);
+    const point = rehydrate(
+      workflowId,
+      decodeRun(raw, workflowId),
+      { version: this.#version, name: this.#name },
+      known,
+    );
     return (await executeRun(definition, point.state, workflowId, options, point)) as TState;
   }
 
@@ -339,12 +351,8 @@ function positiveMs(ms: number, method: string): number {
   return ms;
 }
 
-function checkWorkflowId(workflowId: unknown, method: string): string {
-  if (typeof workflowId !== "string" || workflowId === "") {
-    throw new CanoError(
-      "configuration",
-      `Workflow: ${method} expects a non-empty workflow id, received ${describeThrown(workflowId)}`,
-    );
-  }
+/** A workflow id given to the builder or a run, checked like the stores check theirs. */
+function workflowIdFor(workflowId: unknown, method: string): string {
+  checkWorkflowId(workflowId, `Workflow.${method}`, "configuration");
   return workflowId;
 }

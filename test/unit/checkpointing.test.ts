@@ -1,3 +1,4 @@
+import type { CanoError } from "cano";
 import {
   all,
   type CheckpointRow,
@@ -8,6 +9,7 @@ import {
   none,
   router,
   type SplitResult,
+  saga,
   stepped,
   task,
   Workflow,
@@ -253,7 +255,98 @@ describe("resuming stepped work", () => {
   });
 });
 
+describe("fault injection", () => {
+  it("property: with appends failing at random, every failed run resumes to the same result", async () => {
+    for (let seed = 1; seed <= 25; seed++) {
+      const store = new FaultyCheckpointStore(new MemoryCheckpointStore(), { random: seededRandom(seed) });
+      store.failAppends(0.3);
+      const effects: string[] = [];
+      const step = <T extends string>(next: T) =>
+        task({
+          to: [next],
+          run: ({ state }) => {
+            effects.push(state);
+            return next;
+          },
+        });
+      const wf = new Workflow<"a" | "b" | "c" | "done">()
+        .withCheckpointStore(store)
+        .register("a", step("b"))
+        .register("b", step("c"))
+        .register("c", step("done"))
+        .exit("done");
+      const id = `fault-${seed}`;
+      let outcome = await wf.orchestrate("a", { workflowId: id }).catch((e: CanoError) => e);
+      for (let tries = 0; typeof outcome !== "string" && tries < 50; tries++) {
+        expect(outcome.code).toBe("checkpoint_store");
+        // Nothing half-written: what the store holds is a dense prefix of the run.
+        const rows = await store.inner.loadRun(id);
+        expect(rows.map((r) => r.sequence)).toEqual(rows.map((_, i) => i));
+        outcome =
+          rows.length === 0
+            ? await wf.orchestrate("a", { workflowId: id }).catch((e: CanoError) => e)
+            : await wf.resumeFrom(id).catch((e: CanoError) => e);
+      }
+      expect(outcome).toBe("done");
+      expect(await store.inner.loadRun(id)).toEqual([]);
+      // Each state ran in order; a resumed state may run again (tasks at the resume point re-run).
+      expect(effects.join("")).toMatch(/^a+b+c+$/);
+    }
+  });
+
+  it("keeps the log when an append loses a race for its sequence to another writer", async () => {
+    const store = new MemoryCheckpointStore();
+    await store.append("shared", {
+      sequence: 2,
+      state: "ship",
+      taskId: "ship",
+      kind: "state",
+      version: 0,
+      at: 0,
+    });
+    const wf = new Workflow<"charge" | "ship" | "done">()
+      .withCheckpointStore(store)
+      .registerWithCompensation(
+        "charge",
+        saga({ to: ["ship"], run: () => ({ next: "ship", output: 1 }), compensate: () => {} }),
+      )
+      .register("ship", task({ to: ["done"], run: () => "done" }))
+      .exit("done");
+    const error = await failure(wf.orchestrate("charge", { workflowId: "shared" }));
+    expect(error.code).toBe("checkpoint_store");
+    expect((await store.loadRun("shared")).map((r) => r.sequence)).toEqual([0, 1, 2]);
+  });
+});
+
 describe("resumeFrom: bad input loses nothing", () => {
+  it("refuses a log written by another workflow", async () => {
+    const store = new MemoryCheckpointStore();
+    await store.append("other", {
+      sequence: 0,
+      state: "parse",
+      taskId: "parse",
+      kind: "state",
+      version: 0,
+      at: 0,
+      workflow: "billing",
+    });
+    const error = await failure(pipeline(store, () => "done").resumeFrom("other"));
+    expect(error.code).toBe("checkpoint_corrupt");
+    expect(error.message).toContain('row 0 was written by workflow "billing", not "pipeline"');
+    expect(await store.loadRun("other")).toHaveLength(1);
+  });
+
+  it("reports a store whose loadRun returns something other than rows as checkpoint_corrupt", async () => {
+    const store: CheckpointStore = {
+      append: () => Promise.resolve(),
+      loadRun: () => Promise.resolve(null as unknown as CheckpointRow[]),
+      clear: () => Promise.resolve(),
+    };
+    const error = await failure(pipeline(store, () => "done").resumeFrom("weird"));
+    expect(error.code).toBe("checkpoint_corrupt");
+    expect(error.message).toContain('loading run "weird" returned null instead of an array of rows');
+  });
+
   it("rejects an unknown run id", async () => {
     const error = await failure(pipeline(new MemoryCheckpointStore(), () => "done").resumeFrom("nope"));
     expect(error.code).toBe("checkpoint_store");

@@ -16,7 +16,7 @@ import {
 } from "cano";
 import { RecordingObserver, VirtualClock } from "cano/testing";
 import { describe, expect, it } from "vitest";
-import { failure, settle } from "../support/runs.ts";
+import { configurationError, failure, settle } from "../support/runs.ts";
 
 type S = "fanout" | "merge" | "done";
 
@@ -447,5 +447,95 @@ describe("split validation", () => {
     expect(() => wf.validate()).toThrow(
       'state "fanout" declares target "mrege", which is neither registered nor an exit state. Did you mean "merge"?',
     );
+  });
+});
+
+describe("split robustness", () => {
+  it("reports every running branch as cancelled when the run itself stops", async () => {
+    const clock = new VirtualClock();
+    const controller = new AbortController();
+    const { wf, recorder } = splitWorkflow(
+      clock,
+      [branch(clock, 100, { value: 1 }), branch(clock, 5, { value: 2 }), branch(clock, 200, { value: 3 })],
+      { strategy: all(), joinState: "merge", bulkhead: 2 },
+    );
+    const outcome = failure(wf.orchestrate("fanout", { signal: controller.signal }));
+    await clock.advance(50);
+    controller.abort();
+    expect((await outcome).code).toBe("cancelled");
+    expect(recorder.ofType("branch_settled").map((e) => [e.index, e.outcome])).toEqual([
+      [1, "success"],
+      [0, "cancelled"],
+      [2, "cancelled"],
+    ]);
+  });
+
+  it("gives each branch its own signal, so many branches do not pile listeners on one", async () => {
+    const clock = new VirtualClock();
+    const signals = new Set<AbortSignal>();
+    const branches = Array.from({ length: 30 }, () =>
+      task({
+        attemptTimeoutMs: 1_000,
+        run: async ({ signal }) => {
+          signals.add(signal);
+          await clock.sleep(5, signal);
+          return 1;
+        },
+      }),
+    );
+    const { wf } = splitWorkflow(clock, branches, { strategy: all(), joinState: "merge" });
+    await expect(settle(clock, wf.orchestrate("fanout"))).resolves.toBe("done");
+    expect(signals.size).toBe(30);
+  });
+
+  it("bulkhead 1: the next branch starts only after the first has finished all its retries", async () => {
+    const clock = new VirtualClock();
+    const startedAt: number[][] = [[], []];
+    const make = (index: number, failures: number) => {
+      let calls = 0;
+      return task({
+        retry: fixed(2, 40),
+        run: async () => {
+          startedAt[index]!.push(clock.now());
+          await clock.sleep(10);
+          if (++calls <= failures) throw new Error("retry me");
+          return index;
+        },
+      });
+    };
+    const { wf } = splitWorkflow(clock, [make(0, 2), make(1, 0)], {
+      strategy: all(),
+      joinState: "merge",
+      bulkhead: 1,
+    });
+    await expect(settle(clock, wf.orchestrate("fanout"))).resolves.toBe("done");
+    // Branch 0 attempts at 0, 50 and 100 (10 ms each, 40 ms backoffs) and holds the only slot throughout.
+    expect(startedAt).toEqual([[0, 50, 100], [110]]);
+  });
+
+  it.each([
+    ["no options", undefined, "expects options { strategy, joinState }"],
+    [
+      "a missing join state",
+      { strategy: all() },
+      "joinState: expects a non-empty state name, received undefined",
+    ],
+  ])("refuses %s when the split is registered", (_name, options, message) => {
+    const wf = new Workflow<S>();
+    const bad = options as unknown as Parameters<typeof wf.registerSplit>[2];
+    expect(
+      configurationError(() => wf.registerSplit("fanout", [task({ run: () => 1 })], bad)).message,
+    ).toContain(message);
+  });
+
+  it("refuses a strategy that is not one of the six", () => {
+    const wf = new Workflow<S>()
+      .registerSplit("fanout", [task({ run: () => 1 })], {
+        strategy: "all" as unknown as ReturnType<typeof all>,
+        joinState: "merge",
+      })
+      .register("merge", task({ to: ["done"], run: () => "done" }))
+      .exit("done");
+    expect(() => wf.validate()).toThrow('split state "fanout" uses an unknown strategy "all"');
   });
 });
