@@ -64,3 +64,11 @@ export type { WindowedRateLimiterOptions, WindowedRateLimiterSettings } from "./
 export { WindowedRateLimiter } from "./windowed-rate-limiter.ts";
 export type { ObserverLike, WorkflowOptions } from "./workflow.ts";
 export { Workflow } from "./workflow.ts";
+export type { BackoffOptions, BackoffPolicy } from "./backoff.ts";
+export { backoffDelayMs, backoffPolicy, defaultBackoff, isTripped } from "./backoff.ts";
+export type { SchedulerOptions } from "./scheduler.ts";
+export { Scheduler } from "./scheduler.ts";
+export type { RunningScheduler, StopOptions, StopResult } from "./scheduler-running.ts";
+export type { FlowInfo, FlowStats, FlowStatus, RunCause, SchedulerEvent, SkipReason } from "./scheduler-status.ts";
+export type { Trigger, TriggerContext, TriggerWake } from "./trigger.ts";
+export { every, manual, maxPlannedPerWake } from "./trigger.ts";

@@ -1,15 +1,15 @@
 import type { BackoffPolicy } from "./backoff.ts";
 import type { CancelTimer, Clock } from "./clock.ts";
 import type { CanoErrorJson } from "./errors.ts";
-import { CanoError, describeThrown, toCanoError } from "./errors.ts";
+import { CanoError, describeThrown, isCanoError, toCanoError } from "./errors.ts";
 import type { Random } from "./random.ts";
 import { teardownResources } from "./resources.ts";
 import type { OrchestrateOptions } from "./run.ts";
 import type { FlowInfo, FlowStatus, RunCause, SchedulerEvent, SkipReason } from "./scheduler-status.ts";
-import { decideOutcome } from "./scheduler-status.ts";
+import { blockedBy, decideOutcome } from "./scheduler-status.ts";
 import { didYouMean } from "./suggest.ts";
 import type { Trigger, TriggerContext } from "./trigger.ts";
-import { maxPlannedPerWake } from "./trigger.ts";
+import { checkedNext, plannedUntil } from "./trigger.ts";
 
 /** Options of {@link RunningScheduler.stop}. */
 export interface StopOptions {
@@ -28,6 +28,13 @@ export interface StopResult {
 /**
  * The handle `Scheduler.start()` returns: flows are running on their triggers; steer them by id.
  * Unknown ids are `configuration` errors; refused commands are `workflow` errors.
+ *
+ * @example
+ * const running = await scheduler.start();
+ * const runId = running.trigger("reindex");              // "reindex:1"
+ * const info = running.status("sync");
+ * if (info.status === "tripped") running.reset("sync");  // after fixing what broke
+ * const { timedOut } = await running.stop({ timeoutMs: 10_000 });
  */
 export interface RunningScheduler {
   /**
@@ -150,7 +157,6 @@ export class RunningFlows implements RunningScheduler {
         `trigger("${id}") was refused: the flow is tripped after ${flow.status.streak} failure(s) in a row (last: ${flow.status.lastError.message}); call reset("${id}") first`,
       );
     }
-    flow.owed = 0;
     const runId = this.#startRun(flow, "manual");
     this.#plan(flow);
     return runId;
@@ -229,7 +235,7 @@ export class RunningFlows implements RunningScheduler {
     if (flow !== undefined) return flow;
     throw new CanoError(
       "configuration",
-      `Scheduler: ${method}(${describeThrown(id)}) names no registered flow.${didYouMean(String(id), this.#flows.keys())}`,
+      `Scheduler: ${method}(${describeThrown(id)}) names no registered flow.${didYouMean(String(id), [...this.#flows.keys()])}`,
     );
   }
 
@@ -239,7 +245,17 @@ export class RunningFlows implements RunningScheduler {
     flow.cancelTimer = undefined;
     flow.nextFireAt = undefined;
     if (this.#closed) return;
-    const at = this.#next(flow, this.#context(flow, flow.status.status === "running", flow.lastFireAt));
+    let at: number | undefined;
+    try {
+      at = checkedNext(
+        flow.trigger,
+        this.#context(flow, flow.status.status === "running", flow.lastFireAt),
+        flow.id,
+      );
+    } catch (error) {
+      this.#triggerFailed(flow, "next", error);
+      return;
+    }
     if (at === undefined) return;
     flow.nextFireAt = at;
     const { clock, maxWaitMs } = this.#settings;
@@ -262,22 +278,20 @@ export class RunningFlows implements RunningScheduler {
       const now = this.#settings.clock.now();
       const blocked = blockedBy(flow.status, now);
       const context = this.#context(flow, flow.status.status === "running" || blocked === undefined, planned);
-      const times = [planned];
-      let truncated = false;
-      for (;;) {
-        const later = this.#next(flow, { ...context, lastFireAt: times[times.length - 1] });
-        if (later === undefined || later > now) break;
-        if (times.length === maxPlannedPerWake) {
-          truncated = true;
-          break;
-        }
-        times.push(later);
+      let listed: { readonly times: number[]; readonly truncated: boolean };
+      try {
+        listed = plannedUntil(flow.trigger, context, planned, flow.id);
+      } catch (error) {
+        this.#triggerFailed(flow, "next", error);
+        return;
       }
-      const runs = blocked === undefined ? this.#runsFor(flow, times, now, truncated) : 0;
+      const { times, truncated } = listed;
+      // A trigger whose onWake failed has tripped its flow: these times are skipped as for any tripped flow.
+      const runs = blocked === undefined ? this.#runsFor(flow, times, now, truncated) : undefined;
       flow.lastFireAt = truncated ? now : times[times.length - 1]!;
       this.#save(flow, flow.lastFireAt);
-      if (blocked !== undefined) this.#skip(flow, times.length, blocked, planned);
-      else if (runs !== undefined) {
+      if (runs === undefined) this.#skip(flow, times.length, blocked ?? "tripped", planned);
+      else {
         if (runs < times.length) this.#skip(flow, times.length - runs, "missed", planned);
         if (runs > 0) {
           flow.owed = runs - 1;
@@ -285,8 +299,6 @@ export class RunningFlows implements RunningScheduler {
         }
       }
       this.#plan(flow);
-    } catch (error) {
-      this.#triggerFailed(flow, "next", error);
     } finally {
       flow.waking = false;
     }
@@ -319,18 +331,6 @@ export class RunningFlows implements RunningScheduler {
     };
   }
 
-  /** `trigger.next(context)`, checked: a number later than `context.lastFireAt`, or undefined. Throws otherwise. */
-  #next(flow: Flow, context: TriggerContext): number | undefined {
-    const at: unknown = flow.trigger.next(context);
-    if (at === undefined) return undefined;
-    const after = context.lastFireAt ?? Number.NEGATIVE_INFINITY;
-    if (typeof at === "number" && Number.isFinite(at) && at > after) return at;
-    throw new CanoError(
-      "configuration",
-      `Scheduler: the trigger of flow "${flow.id}" (${flow.trigger.description}) returned ${describeThrown(at)} from next(); expected a time in ms later than its last fire time (${String(context.lastFireAt)}), or undefined`,
-    );
-  }
-
   #save(flow: Flow, lastFireAt: number): void {
     if (flow.trigger.save === undefined) return;
     try {
@@ -349,18 +349,23 @@ export class RunningFlows implements RunningScheduler {
     flow.nextFireAt = undefined;
     if (flow.status.status === "running") return; // its end plans again, and fails again if still broken
     flow.status = { status: "tripped", streak: flow.streak, lastError: failure };
-    this.#emit({ type: "flow_tripped", at: this.#now(), flowId: flow.id, streak: flow.streak, error: failure });
+    this.#emit({
+      type: "flow_tripped",
+      at: this.#now(),
+      flowId: flow.id,
+      streak: flow.streak,
+      error: failure,
+    });
   }
 
   #report(flow: Flow, method: "next" | "onWake" | "save", error: unknown): CanoErrorJson {
-    const failure =
-      error instanceof CanoError
-        ? error
-        : new CanoError(
-            "configuration",
-            `Scheduler: the trigger of flow "${flow.id}" (${flow.trigger.description}) failed in ${method}(): ${typeof error === "string" ? error : describeThrown(error)}`,
-            { cause: error },
-          );
+    const failure = isCanoError(error)
+      ? error
+      : new CanoError(
+          "configuration",
+          `Scheduler: the trigger of flow "${flow.id}" (${flow.trigger.description}) failed in ${method}(): ${typeof error === "string" ? error : describeThrown(error)}`,
+          { cause: error },
+        );
     const json = failure.toJSON();
     this.#emit({ type: "trigger_failed", at: this.#now(), flowId: flow.id, method, error: json });
     return json;
@@ -405,7 +410,8 @@ export class RunningFlows implements RunningScheduler {
     }
     flow.inFlight = running.then(
       () => this.#ended(flow, runId, startedAt, undefined),
-      (error: unknown) => this.#ended(flow, runId, startedAt, toCanoError(error, `Scheduler: flow "${flow.id}"`)),
+      (error: unknown) =>
+        this.#ended(flow, runId, startedAt, toCanoError(error, `Scheduler: flow "${flow.id}"`)),
     );
     return runId;
   }
@@ -433,7 +439,14 @@ export class RunningFlows implements RunningScheduler {
     const { status } = decision;
     if (status.status === "backoff") {
       const { until, streak } = status;
-      this.#emit({ type: "flow_backoff", at: now, flowId: flow.id, until, streak, delayMs: decision.delayMs ?? 0 });
+      this.#emit({
+        type: "flow_backoff",
+        at: now,
+        flowId: flow.id,
+        until,
+        streak,
+        delayMs: decision.delayMs ?? 0,
+      });
     } else if (status.status === "tripped") {
       const { streak, lastError } = status;
       this.#emit({ type: "flow_tripped", at: now, flowId: flow.id, streak, error: lastError });
@@ -443,7 +456,8 @@ export class RunningFlows implements RunningScheduler {
         flow.owed--;
         this.#startRun(flow, "catch-up");
       } else {
-        const reason = decision.outcome === "cancelled" ? "cancelled" : (status.status as SkipReason);
+        const reason: SkipReason =
+          status.status === "backoff" || status.status === "tripped" ? status.status : "cancelled";
         this.#skip(flow, flow.owed, reason, startedAt);
         flow.owed = 0;
       }
@@ -458,13 +472,6 @@ export class RunningFlows implements RunningScheduler {
   #emit(event: SchedulerEvent): void {
     this.#settings.emit(event);
   }
-}
-
-/** Why a planned time at `now` cannot start a run, or `undefined` if it can. */
-function blockedBy(status: FlowStatus, now: number): SkipReason | undefined {
-  if (status.status === "running" || status.status === "tripped") return status.status;
-  if (status.status === "backoff" && now < status.until) return "backoff";
-  return undefined;
 }
 
 function refused(message: string): CanoError {

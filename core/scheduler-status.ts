@@ -139,3 +139,10 @@ export function decideOutcome(
     delayMs,
   };
 }
+
+/** @internal Why a planned time at `now` cannot start a run, or `undefined` if it can. */
+export function blockedBy(status: FlowStatus, now: number): SkipReason | undefined {
+  if (status.status === "running" || status.status === "tripped") return status.status;
+  if (status.status === "backoff" && now < status.until) return "backoff";
+  return undefined;
+}

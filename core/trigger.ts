@@ -1,4 +1,4 @@
-import { CanoError } from "./errors.ts";
+import { CanoError, describeThrown } from "./errors.ts";
 
 /**
  * What a {@link Trigger} is told when asked for its next fire time. Plain data; every time is in
@@ -31,7 +31,10 @@ export interface TriggerWake {
    * later one `next` gives up to `now`. More than one means the process or tab slept past fire times.
    */
   readonly planned: readonly number[];
-  /** When the scheduler actually woke: the clock's time, at or after every planned time. */
+  /**
+   * When the scheduler actually woke: the clock's time, at or after every planned time. `now -
+   * planned[0]` is how late it is; an on-time wake-up lists one time and `now` is at (or just after) it.
+   */
   readonly now: number;
   /** True when more times passed than the {@link maxPlannedPerWake} that `planned` lists. */
   readonly truncated: boolean;
@@ -96,6 +99,45 @@ export function checkIntervalMs(intervalMs: unknown, where: string): number {
     );
   }
   return intervalMs;
+}
+
+/**
+ * @internal `trigger.next(context)`, checked: a finite time later than `context.lastFireAt`, or
+ * `undefined`. Anything else is a `configuration` error naming the flow and the answer.
+ */
+export function checkedNext(trigger: Trigger, context: TriggerContext, flowId: string): number | undefined {
+  const at: unknown = trigger.next(context);
+  if (at === undefined) return undefined;
+  if (
+    typeof at === "number" &&
+    Number.isFinite(at) &&
+    at > (context.lastFireAt ?? Number.NEGATIVE_INFINITY)
+  ) {
+    return at;
+  }
+  throw new CanoError(
+    "configuration",
+    `Scheduler: the trigger of flow "${flowId}" (${trigger.description}) returned ${typeof at === "number" ? String(at) : describeThrown(at)} from next(); expected a time in ms later than its last fire time (${String(context.lastFireAt)}), or undefined`,
+  );
+}
+
+/**
+ * @internal The planned times a wake-up at `context.now` passed: `first`, then each later one
+ * `next` gives up to `now`, at most {@link maxPlannedPerWake}. Throws like {@link checkedNext}.
+ */
+export function plannedUntil(
+  trigger: Trigger,
+  context: TriggerContext,
+  first: number,
+  flowId: string,
+): { readonly times: number[]; readonly truncated: boolean } {
+  const times = [first];
+  for (;;) {
+    const later = checkedNext(trigger, { ...context, lastFireAt: times[times.length - 1] }, flowId);
+    if (later === undefined || later > context.now) return { times, truncated: false };
+    if (times.length === maxPlannedPerWake) return { times, truncated: true };
+    times.push(later);
+  }
 }
 
 /**
