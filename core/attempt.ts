@@ -1,10 +1,11 @@
 import { raceAbort } from "./abort.ts";
 import type { Clock } from "./clock.ts";
 import type { CanoError } from "./errors.ts";
-import { engineError, isPermanentError, toCanoError } from "./errors.ts";
+import { engineError, toCanoError } from "./errors.ts";
 import type { WorkflowEvent } from "./events.ts";
 import type { Random } from "./random.ts";
 import { maxAttempts, retryDelayMs } from "./retry.ts";
+import { isRetryable } from "./retryable.ts";
 import type { Task, TaskContext } from "./task.ts";
 
 /** @internal What the retry loop needs from the run around it. */
@@ -92,9 +93,7 @@ function timedAttempt<T, TResources>(
 }
 
 function retryable<TResources>(task: Task<unknown, TResources>, error: CanoError): boolean {
-  // Bugs and failures that say so (a value failing its schema) come out the same on every attempt.
-  if (error.code === "configuration" || error.details?.retryable === false || isPermanentError(error))
-    return false;
+  if (!isRetryable(error)) return false;
   if (task.retryIf === undefined) return true;
   try {
     return task.retryIf(error) === true;

@@ -1,8 +1,9 @@
-import { CanoError, isPermanentError, toCanoError } from "./errors.ts";
+import { CanoError, isCanoError, toCanoError } from "./errors.ts";
 import type { Random } from "./random.ts";
 import { createCryptoRandom } from "./random.ts";
 import type { RetryPolicy } from "./retry.ts";
-import { maxAttempts, none, retryDelayMs } from "./retry.ts";
+import { checkRetryPolicy, maxAttempts, none, retryDelayMs } from "./retry.ts";
+import { isRetryable } from "./retryable.ts";
 import type { Declared, MaybePromise, Task, TaskContext, TaskOptions, Undeclared } from "./task.ts";
 import { requireFunctions, settings } from "./task.ts";
 
@@ -15,9 +16,16 @@ export type BatchItemResult<TOutput> =
 export interface BatchOptions {
   /** How many items are processed at once; an integer ≥ 1. Default 1. */
   readonly concurrency?: number;
-  /** Retries of each item: attempt count and delays only, no breaker, no timeout. Default `none()`. */
+  /**
+   * Retries of each item: attempt count and delays only, no breaker, no timeout, no `retryIf`.
+   * `configuration` errors, errors with `details.retryable === false` and `PermanentError`s are never
+   * retried, as for a task. Default `none()`.
+   */
   readonly itemRetry?: RetryPolicy;
-  /** Jitter source for `itemRetry` delays, uniform in [0, 1). Default: `crypto.getRandomValues`. */
+  /**
+   * Jitter source for `itemRetry` delays, uniform in [0, 1). Default: `crypto.getRandomValues`, not
+   * the workflow's `random` (a task runtime does not hand that to tasks).
+   */
   readonly random?: Random;
 }
 
@@ -40,6 +48,16 @@ function checkConcurrency(concurrency: number): number {
   );
 }
 
+/** Validates `itemRetry` like a task's `retry`, naming the option in the message. */
+function checkItemRetry(policy: RetryPolicy): RetryPolicy {
+  try {
+    return checkRetryPolicy(policy);
+  } catch (error) {
+    if (!isCanoError(error)) throw error;
+    throw new CanoError("configuration", `batch: itemRetry: ${error.message}`, { cause: error });
+  }
+}
+
 /** One item under `itemRetry`: its result, or the abort reason once the attempt's signal fired. */
 async function settleItem<TResources, TItem, TOutput>(
   processItem: (item: TItem, ctx: TaskContext<TResources>) => MaybePromise<TOutput>,
@@ -56,7 +74,7 @@ async function settleItem<TResources, TItem, TOutput>(
     } catch (thrown) {
       if (ctx.signal.aborted) throw ctx.signal.reason;
       const error = toCanoError(thrown, `Batch item ${index} of state "${ctx.state}"`);
-      if (attempt >= limit || isPermanentError(error)) return { ok: false, error };
+      if (attempt >= limit || !isRetryable(error)) return { ok: false, error };
       const delayMs = retryDelayMs(retry, attempt - 1, random());
       if (delayMs > 0) await ctx.clock.sleep(delayMs, ctx.signal);
     }
@@ -116,7 +134,8 @@ export function batch<TTo extends string, TResources, TItem, TOutput>(
 ): Task<TTo, TResources> {
   requireFunctions("batch", definition, ["load", "processItem", "finish"]);
   const concurrency = checkConcurrency(definition.concurrency ?? 1);
-  const itemRetry = definition.itemRetry ?? none();
+  // Checked now, so a hand-built policy with `retries: NaN` fails when the workflow is built.
+  const itemRetry = checkItemRetry(definition.itemRetry ?? none());
   const hooks = { load: definition.load, processItem: definition.processItem, finish: definition.finish };
   return {
     ...settings("batch", definition),

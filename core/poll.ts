@@ -1,3 +1,6 @@
+import { checkDelay } from "./delay.ts";
+import type { FailFastPolicy, RetryOnErrorPolicy } from "./error-policy.ts";
+import { failFast, isErrorBudget } from "./error-policy.ts";
 import { CanoError, isCanoError } from "./errors.ts";
 import { none } from "./retry.ts";
 import type { Declared, MaybePromise, Task, TaskContext, TaskOptions, Undeclared } from "./task.ts";
@@ -17,15 +20,14 @@ export type PollOutcome<TTo extends string> = TTo | PollPending;
  * What the poll loop does when a poll throws: `fail_fast` fails the state at once (the default);
  * `retry_on_error` re-polls at once, failing when more than `maxErrors` polls in a row have thrown.
  */
-export type PollErrorPolicy =
-  | { readonly kind: "fail_fast" }
-  | { readonly kind: "retry_on_error"; readonly maxErrors: number };
+export type PollErrorPolicy = FailFastPolicy | RetryOnErrorPolicy;
 
-function checkDelay(delayMs: unknown): number {
-  if (typeof delayMs === "number" && Number.isFinite(delayMs) && delayMs >= 0) return delayMs;
-  throw new CanoError(
-    "configuration",
-    `poll: pending(delayMs) expects a finite number of milliseconds ≥ 0, received ${String(delayMs)}. ` +
+/** The wait a pending result asks for, checked: a finite number of milliseconds ≥ 0. */
+function checkPendingDelay(delayMs: unknown): number {
+  return checkDelay(
+    delayMs,
+    (shown) =>
+      `poll: pending(delayMs) expects a finite number of milliseconds ≥ 0, received ${shown}. ` +
       "Use pending(0) to poll again at once.",
   );
 }
@@ -39,7 +41,7 @@ function checkPolicy(policy: PollErrorPolicy): PollErrorPolicy {
     );
   }
   const { maxErrors } = policy;
-  if (Number.isInteger(maxErrors) && maxErrors >= 0) return policy;
+  if (isErrorBudget(maxErrors)) return policy;
   throw new CanoError(
     "configuration",
     `poll: retryOnError expects maxErrors to be an integer ≥ 0, received ${String(maxErrors)}`,
@@ -48,21 +50,15 @@ function checkPolicy(policy: PollErrorPolicy): PollErrorPolicy {
 
 /** The condition does not hold yet: poll again after `delayMs` (0 polls again at once). */
 export function pending(delayMs: number): PollPending {
-  return { kind: "pending", delayMs: checkDelay(delayMs) };
-}
-
-/** Poll error policy: the first poll that throws fails the state. The default. */
-export function failFast(): PollErrorPolicy {
-  return { kind: "fail_fast" };
+  return { kind: "pending", delayMs: checkPendingDelay(delayMs) };
 }
 
 /**
- * Poll error policy: tolerate up to `maxErrors` consecutive throwing polls, re-polling at once after
- * each; a pending result resets the count. A `configuration` error is a bug and is never tolerated.
+ * The error policies a poll takes, shared with `stream`: `failFast()` (the default) and
+ * `retryOnError(maxErrors)`, which re-polls at once after a throwing poll and is reset by a pending
+ * result. A `configuration` error is a bug and is never tolerated.
  */
-export function retryOnError(maxErrors: number): PollErrorPolicy {
-  return checkPolicy({ kind: "retry_on_error", maxErrors });
-}
+export { failFast, retryOnError } from "./error-policy.ts";
 
 function isPending(outcome: unknown): outcome is PollPending {
   return typeof outcome === "object" && outcome !== null && (outcome as PollPending).kind === "pending";
@@ -92,7 +88,7 @@ async function pollUntilReady<TTo extends string, TResources>(
     // Anything but a pending result ends the loop; the engine checks that it names a state.
     if (!isPending(outcome)) return outcome;
     consecutiveErrors = 0;
-    const delayMs = checkDelay(outcome.delayMs);
+    const delayMs = checkPendingDelay(outcome.delayMs);
     if (delayMs > 0) await clock.sleep(delayMs, signal);
   }
 }

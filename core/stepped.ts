@@ -21,9 +21,6 @@ type StepFunction<TCursor, TTo extends string, TResources> = (
   cursor: TCursor | undefined,
 ) => MaybePromise<StepOutcome<TCursor, TTo>>;
 
-/** A stepped task with declared targets: `done` may only name one of them. */
-/** A stepped task without declared targets: the targets are whatever `done` names. */
-
 function describe(value: unknown): string {
   if (value === null || typeof value !== "object") return String(value);
   const keys = Object.keys(value);
@@ -81,6 +78,9 @@ export function stepped<TTo extends string, TCursor, TResources>(
         if (ctx.signal.aborted) throw ctx.signal.reason;
         const from = cursor;
         const outcome: unknown = await attempts((attemptCtx) => step(attemptCtx, from));
+        // A step that ignored the signal may finish after the engine stopped waiting: it must not
+        // save a cursor row behind the run's back, nor start another step.
+        ctx.signal.throwIfAborted();
         assertOutcome<TCursor, TTo>(outcome, ctx.state);
         if ("done" in outcome) return outcome.done;
         await saveCursor(outcome.more);

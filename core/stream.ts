@@ -1,5 +1,7 @@
 import { raceAbort } from "./abort.ts";
 import type { CancelTimer } from "./clock.ts";
+import type { FailFastPolicy, RetryOnErrorPolicy, SkipAndContinuePolicy } from "./error-policy.ts";
+import { failFast, isErrorBudget } from "./error-policy.ts";
 import { CanoError, describeThrown, engineError } from "./errors.ts";
 import { none } from "./retry.ts";
 import type { MaybePromise, Task, TaskContext, TaskOptions, TaskRuntime } from "./task.ts";
@@ -8,11 +10,11 @@ import { requireFunctions, settings } from "./task.ts";
 /** How a {@link stream} groups outputs before `flushWindow`: every `count` items, or every `durationMs`. */
 export type StreamWindow = { readonly count: number } | { readonly durationMs: number };
 
-/** What a {@link stream} does when `processItem` fails (or exceeds `attemptTimeoutMs`). */
-export type StreamErrorPolicy =
-  | { readonly kind: "fail_fast" }
-  | { readonly kind: "skip_and_continue" }
-  | { readonly kind: "retry_on_error"; readonly maxErrors: number };
+/**
+ * What a {@link stream} does when `processItem` fails (or exceeds `attemptTimeoutMs`): build one with
+ * `failFast()`, `skipAndContinue()` or `retryOnError(maxErrors)`; the plain objects work too.
+ */
+export type StreamErrorPolicy = FailFastPolicy | SkipAndContinuePolicy | RetryOnErrorPolicy;
 
 /** Why a {@link stream}'s `onClose` is called. */
 export type CloseReason = "exhausted" | "cancelled";
@@ -33,23 +35,37 @@ interface StreamPhases<TTo extends string, TResources, TItem, TOutput, TCursor> 
     ctx: TaskContext<TResources>,
     cursor: TCursor | undefined,
   ) => MaybePromise<AsyncIterable<TItem>>;
-  /** Handles one item; bounded by `attemptTimeoutMs`, never retried (see `onItemError`). */
+  /**
+   * Handles one item; bounded by `attemptTimeoutMs`, never retried (see `onItemError`). One still
+   * running when `ctx.signal` fires is abandoned: its cursor is not committed and the drain starts.
+   */
   readonly processItem: (
     ctx: TaskContext<TResources>,
     item: TItem,
   ) => MaybePromise<ProcessedItem<TOutput, TCursor>>;
   /**
-   * Writes a window's outputs; the window's last cursor is committed after it returns. In a
-   * cancellation drain `ctx.signal` has already fired and the returned signal is ignored.
+   * Writes a window's outputs; the window's last cursor is committed after it returns. One still
+   * running when `ctx.signal` fires is abandoned uncommitted (a resumed run reads the window again).
+   * In a cancellation drain `ctx.signal` has already fired and the returned signal is ignored.
    */
   readonly flushWindow: (ctx: TaskContext<TResources>, outputs: TOutput[]) => MaybePromise<WindowSignal<TTo>>;
   /** Called when the source ends (its state is the next one) or the run is cancelled (its state is ignored). */
   readonly onClose: (ctx: TaskContext<TResources>, reason: CloseReason) => MaybePromise<TTo>;
   /** Default `{ count: 1 }`: a flush and a commit per item. */
   readonly window?: StreamWindow;
-  /** Default `{ kind: "fail_fast" }`. */
+  /** Default `failFast()`; also `skipAndContinue()` or `retryOnError(maxErrors)`. */
   readonly onItemError?: StreamErrorPolicy;
+  /**
+   * Upper bound, on the workflow's clock, for the cancellation drain (partial-window flush, then
+   * `onClose("cancelled")`). When it passes, the rest of the drain is skipped, nothing more is
+   * committed and the run ends with the signal's reason. A finite number of milliseconds > 0;
+   * default 30 000.
+   */
+  readonly drainTimeoutMs?: number;
 }
+
+/** How long a cancellation drain may take when `drainTimeoutMs` is not given. */
+const defaultDrainTimeoutMs = 30_000;
 
 /** The task options a stream takes: no retries, and `attemptTimeoutMs` bounds each `processItem`. */
 type StreamOptions<TTo extends string> = Pick<TaskOptions<TTo>, "to" | "attemptTimeoutMs" | "name">;
@@ -82,14 +98,20 @@ function checkPolicy(model: string, policy: StreamErrorPolicy): StreamErrorPolic
   const kind: unknown = (policy as StreamErrorPolicy | null)?.kind;
   if (kind === "fail_fast" || kind === "skip_and_continue") return policy;
   if (kind === "retry_on_error" && policy.kind === "retry_on_error") {
-    if (Number.isInteger(policy.maxErrors) && policy.maxErrors >= 0) return policy;
+    if (isErrorBudget(policy.maxErrors)) return policy;
     throw configError(model, "onItemError.maxErrors must be an integer ≥ 0", policy.maxErrors);
   }
   throw configError(
     model,
-    'onItemError must be { kind: "fail_fast" }, { kind: "skip_and_continue" } or { kind: "retry_on_error", maxErrors }',
+    "onItemError must be failFast(), skipAndContinue() or retryOnError(maxErrors) " +
+      '(or { kind: "fail_fast" }, { kind: "skip_and_continue" }, { kind: "retry_on_error", maxErrors })',
     policy,
   );
+}
+
+function checkDrainTimeout(model: string, drainTimeoutMs: number): number {
+  if (Number.isFinite(drainTimeoutMs) && drainTimeoutMs > 0) return drainTimeoutMs;
+  throw configError(model, "drainTimeoutMs must be a finite number of milliseconds > 0", drainTimeoutMs);
 }
 
 /** Closes an iterator we stop reading; not awaited, since a pending `next()` may queue it forever. */
@@ -140,14 +162,28 @@ type Settled<TItem> =
   | { readonly ok: true; readonly result: IteratorResult<TItem> }
   | { readonly ok: false; readonly error: unknown };
 
+/** How one phase of a drain ended: its value, its error, or cut off by `drainTimeoutMs`. */
+type DrainPhase<T> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly error: unknown }
+  | "expired";
+
+/** The settings {@link runStream} needs besides the callbacks, all validated. */
+interface StreamSettings {
+  readonly window: { count: number } | { tickMs: number };
+  readonly policy: StreamErrorPolicy;
+  readonly drainTimeoutMs: number;
+}
+
 /** @internal One stream run: the window loop of reference §4.8 with cancel, tick, item in that order. */
 async function runStream<TTo extends string, TResources, TItem, TOutput, TCursor>(
   phases: StreamPhases<TTo, TResources, TItem, TOutput, TCursor>,
-  window: { count: number } | { tickMs: number },
-  policy: StreamErrorPolicy,
+  { window, policy, drainTimeoutMs }: StreamSettings,
   ctx: TaskContext<TResources>,
   runtime: TaskRuntime<TResources>,
 ): Promise<TTo> {
+  // Cancellation is cooperative: the engine waits for this function, so every user callback below
+  // is raced against the signal (or, in the drain, bounded by drainTimeoutMs) and none can hang it.
   const { signal, state } = ctx;
   if (signal.aborted) throw signal.reason;
   const iterator = await openSource(ctx, () => phases.open(ctx, runtime.cursor as TCursor | undefined));
@@ -199,40 +235,70 @@ async function runStream<TTo extends string, TResources, TItem, TOutput, TCursor
       `Stream "${state}": flushWindow returned ${describeThrown(signalled)}, expected "continue" or { stop: state }`,
     );
   };
+  /**
+   * Flushes the window and commits its last cursor; returns a state when the flush stops. A flush cut
+   * off by the signal returns `undefined` with nothing committed, and the loop drains next.
+   */
   const flush = async (): Promise<TTo | undefined> => {
     const outputs = buffer;
+    const committing = uncommitted;
     buffer = [];
-    const next = decide(await phases.flushWindow(ctx, outputs));
-    if (uncommitted !== undefined) await runtime.saveCursor(uncommitted.cursor);
     uncommitted = undefined;
+    let signalled: WindowSignal<TTo>;
+    try {
+      signalled = await raceAbort(phases.flushWindow(ctx, outputs), signal);
+    } catch (error) {
+      if (signal.aborted) return undefined; // abandoned: a resumed run reads this window again
+      throw error;
+    }
+    const next = decide(signalled);
+    if (committing !== undefined) await runtime.saveCursor(committing.cursor);
     return next;
   };
-  /** Cancelled: flush what is buffered, close, commit only if the flush worked, end with the reason. */
+  /**
+   * Cancelled: flush what is buffered, close, commit only if both worked, end with the reason. The
+   * whole drain is bounded by `drainTimeoutMs`: a phase still running then is abandoned, the rest is
+   * skipped and nothing is committed.
+   */
   const drain = async (): Promise<never> => {
-    let flushFailure: { readonly error: unknown } | undefined;
-    if (buffer.length > 0) {
-      try {
-        await phases.flushWindow(ctx, buffer);
-      } catch (error) {
-        flushFailure = { error };
-      }
-    }
+    let cancelDeadline: CancelTimer | undefined;
+    const expired = new Promise<"expired">((resolve) => {
+      cancelDeadline = ctx.clock.schedule(drainTimeoutMs, () => resolve("expired"));
+    });
+    const bounded = <T>(phase: () => MaybePromise<T>): Promise<DrainPhase<T>> =>
+      Promise.race([
+        new Promise<T>((resolve) => resolve(phase())).then(
+          (value): DrainPhase<T> => ({ ok: true, value }),
+          (error: unknown): DrainPhase<T> => ({ ok: false, error }),
+        ),
+        expired,
+      ]);
     try {
-      await phases.onClose(ctx, "cancelled");
-    } catch (error) {
-      if (flushFailure === undefined) throw error;
+      const flushed = buffer.length > 0 ? await bounded(() => phases.flushWindow(ctx, buffer)) : undefined;
+      if (flushed === "expired") throw signal.reason;
+      const closed = await bounded(() => phases.onClose(ctx, "cancelled"));
+      // A failed flush is the error to report, whatever onClose did (as when onClose throws).
+      if (flushed?.ok === false) throw flushed.error;
+      if (closed === "expired") throw signal.reason;
+      if (!closed.ok) throw closed.error;
+      if (uncommitted !== undefined) await runtime.saveCursor(uncommitted.cursor);
+      throw signal.reason;
+    } finally {
+      cancelDeadline?.();
     }
-    if (flushFailure !== undefined) throw flushFailure.error;
-    if (uncommitted !== undefined) await runtime.saveCursor(uncommitted.cursor);
-    throw signal.reason;
   };
   /** Processes one item under the error policy; returns a state when its window's flush stops. */
   const handle = async (item: TItem): Promise<TTo | undefined> => {
     let processed: ProcessedItem<TOutput, TCursor>;
     try {
-      processed = await runtime.attempts((attemptCtx) => phases.processItem(attemptCtx, item));
+      // Raced: a processItem that ignores the signal must not keep the engine waiting.
+      processed = await raceAbort(
+        runtime.attempts((attemptCtx) => phases.processItem(attemptCtx, item)),
+        signal,
+      );
     } catch (error) {
-      if (signal.aborted) return undefined; // cut off by cancellation: the loop drains next
+      // Cut off by cancellation: the item is abandoned uncommitted and the loop drains next.
+      if (signal.aborted) return undefined;
       consecutiveErrors++;
       if (policy.kind === "fail_fast") throw error;
       if (policy.kind === "retry_on_error" && consecutiveErrors > policy.maxErrors) throw error;
@@ -276,7 +342,9 @@ async function runStream<TTo extends string, TResources, TItem, TOutput, TCursor
       if (taken.result.done === true) {
         exhausted = true;
         const next = buffer.length > 0 ? await flush() : undefined;
-        return next ?? (await phases.onClose(ctx, "exhausted"));
+        if (next !== undefined) return next;
+        if (signal.aborted) return await drain();
+        return await raceAbort(phases.onClose(ctx, "exhausted"), signal);
       }
       const next = await handle(taken.result.value);
       if (next !== undefined) return next;
@@ -293,11 +361,14 @@ async function runStream<TTo extends string, TResources, TItem, TOutput, TCursor
  * and a cursor, `flushWindow` writes a window's outputs, and then the window's last cursor is
  * committed, so a resumed run reopens the source after it (delivery is at-least-once). Cancellation
  * is cooperative: on cancel the partial window is flushed, `onClose("cancelled")` runs, the cursor is
- * committed, and the run ends `cancelled` (or `workflow_timeout`). Never retried; `attemptTimeoutMs`
- * bounds each `processItem`, and a failed item is handled by `onItemError`.
+ * committed, and the run ends `cancelled` (or `workflow_timeout`). A `processItem` or `flushWindow`
+ * that ignores `ctx.signal` is abandoned when it fires (its item or window stays uncommitted), and
+ * the drain itself is bounded by `drainTimeoutMs` (default 30 s), so a stuck callback cannot hang the
+ * run. Never retried; `attemptTimeoutMs` bounds each `processItem`, and a failed item is handled by
+ * `onItemError`.
  *
  * @example
- * stream({ to: ["done"], window: { count: 100 }, onItemError: { kind: "skip_and_continue" },
+ * stream({ to: ["done"], window: { count: 100 }, onItemError: skipAndContinue(),
  *   open: (_ctx, offset: number | undefined) => queue.read({ from: offset ?? 0 }),
  *   processItem: (_ctx, message) => ({ output: parse(message), cursor: message.offset + 1 }),
  *   flushWindow: async (_ctx, rows) => { await db.insert(rows); return "continue"; },
@@ -315,10 +386,13 @@ export function stream<TTo extends string, TItem, TOutput, TCursor, TResources>(
   requireFunctions("stream", definition, ["open", "processItem", "flushWindow", "onClose"]);
   const { to, attemptTimeoutMs, name } = definition;
   const model = name === undefined ? "stream" : `stream "${name}"`;
-  const window = checkWindow(model, definition.window ?? { count: 1 });
-  const policy = checkPolicy(model, definition.onItemError ?? { kind: "fail_fast" });
+  const streamSettings: StreamSettings = {
+    window: checkWindow(model, definition.window ?? { count: 1 }),
+    policy: checkPolicy(model, definition.onItemError ?? failFast()),
+    drainTimeoutMs: checkDrainTimeout(model, definition.drainTimeoutMs ?? defaultDrainTimeoutMs),
+  };
   return {
     ...settings("stream", { to, attemptTimeoutMs, name }, { retry: none(), cancellation: "cooperative" }),
-    execute: (ctx, runtime) => runStream(definition, window, policy, ctx, runtime),
+    execute: (ctx, runtime) => runStream(definition, streamSettings, ctx, runtime),
   };
 }

@@ -1,3 +1,4 @@
+import { checkDelay, shownValue } from "./delay.ts";
 import { CanoError } from "./errors.ts";
 import { none } from "./retry.ts";
 import type { Declared, MaybePromise, Task, TaskContext, TaskOptions, Undeclared } from "./task.ts";
@@ -10,22 +11,24 @@ import { requireFunctions, settings } from "./task.ts";
 export type TimerWait = number | { readonly delayMs: number } | { readonly untilMs: number };
 
 function invalid(where: string, expected: string, received: unknown): CanoError {
-  const shown = typeof received === "object" && received !== null ? JSON.stringify(received) : received;
-  return new CanoError("configuration", `timer: ${where} ${expected}, received ${String(shown)}`);
+  return new CanoError("configuration", `timer: ${where} ${expected}, received ${shownValue(received)}`);
 }
 
-function checkDelay(delayMs: unknown, where: string): number {
-  if (typeof delayMs === "number" && Number.isFinite(delayMs) && delayMs >= 0) return delayMs;
-  throw invalid(where, "must be a finite number of milliseconds ≥ 0", delayMs);
+/** A relative wait, checked: a finite number of milliseconds ≥ 0. */
+function checkWait(delayMs: unknown, where: string): number {
+  return checkDelay(
+    delayMs,
+    (shown) => `timer: ${where} must be a finite number of milliseconds ≥ 0, received ${shown}`,
+  );
 }
 
 /** The milliseconds to sleep for `wait` when the clock reads `nowMs`; throws on a malformed wait. */
 function delayOf(wait: unknown, nowMs: number, where: string): number {
-  if (typeof wait === "number") return checkDelay(wait, where);
+  if (typeof wait === "number") return checkWait(wait, where);
   if (typeof wait === "object" && wait !== null) {
     const hasDelay = "delayMs" in wait;
     const hasUntil = "untilMs" in wait;
-    if (hasDelay && !hasUntil) return checkDelay(wait.delayMs, `${where}.delayMs`);
+    if (hasDelay && !hasUntil) return checkWait(wait.delayMs, `${where}.delayMs`);
     if (hasUntil && !hasDelay) {
       const { untilMs } = wait;
       if (typeof untilMs === "number" && Number.isFinite(untilMs)) return Math.max(0, untilMs - nowMs);

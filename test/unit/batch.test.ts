@@ -1,8 +1,19 @@
-import { exponential, fixed, isCanoError, none, PermanentError, type Task, Workflow } from "cano";
+import {
+  CanoError,
+  exponential,
+  fixed,
+  isCanoError,
+  none,
+  PermanentError,
+  type RetryPolicy,
+  type Task,
+  Workflow,
+} from "cano";
 import { RecordingObserver, VirtualClock } from "cano/testing";
 import fc from "fast-check";
 import { describe, expect, expectTypeOf, it } from "vitest";
 import { type BatchItemResult, batch } from "../../core/batch.ts";
+import { isRetryable } from "../../core/retryable.ts";
 import { failure, settle } from "../support/runs.ts";
 
 type S = "process" | "done" | "partial";
@@ -216,6 +227,62 @@ describe("batch: item errors and item retries", () => {
   });
 });
 
+describe("batch: errors an item never retries", () => {
+  /** A batch of one item that throws `thrown` every time, counting the calls. */
+  function failingWith(thrown: unknown) {
+    const seen = { calls: 0, slot: undefined as BatchItemResult<never> | undefined };
+    const t = batch({
+      to: ["partial"],
+      retry: none(),
+      itemRetry: fixed(5, 10),
+      load: () => [1],
+      processItem: (): never => {
+        seen.calls++;
+        throw thrown;
+      },
+      finish: (_ctx, results) => {
+        seen.slot = results[0];
+        return "partial";
+      },
+    });
+    return { t, seen };
+  }
+
+  it.each([
+    ["a configuration error", new CanoError("configuration", "bad settings")],
+    [
+      "an error with details.retryable false",
+      new CanoError("task_execution", "bad row", { details: { retryable: false } }),
+    ],
+    ["a PermanentError", new PermanentError("gone")],
+  ])("fills the slot at once with %s", async (_label, thrown) => {
+    const clock = new VirtualClock();
+    const { t, seen } = failingWith(thrown);
+    await expect(settle(clock, workflow(clock, t).orchestrate("process"))).resolves.toBe("partial");
+    expect(seen.calls).toBe(1);
+    expect(seen.slot).toEqual({ ok: false, error: thrown });
+    expect(clock.now()).toBe(0);
+  });
+
+  it("still retries an error with details.retryable true", async () => {
+    const clock = new VirtualClock();
+    const { t, seen } = failingWith(
+      new CanoError("task_execution", "busy", { details: { retryable: true } }),
+    );
+    await settle(clock, workflow(clock, t).orchestrate("process"));
+    expect(seen.calls).toBe(6);
+    expect(clock.now()).toBe(50);
+  });
+
+  it("shares the engine's rule for what is retryable", () => {
+    expect(isRetryable(new CanoError("task_execution", "flaky"))).toBe(true);
+    expect(isRetryable(new CanoError("timeout", "slow"))).toBe(true);
+    expect(isRetryable(new CanoError("configuration", "bug"))).toBe(false);
+    expect(isRetryable(new CanoError("task_execution", "no", { details: { retryable: false } }))).toBe(false);
+    expect(isRetryable(new PermanentError("no"))).toBe(false);
+  });
+});
+
 describe("batch: the whole cycle", () => {
   it("aborts on a load error without processing items or calling finish", async () => {
     const clock = new VirtualClock();
@@ -321,6 +388,39 @@ describe("batch: configuration", () => {
         }),
       );
     }
+  });
+
+  it("validates itemRetry when the task is built, naming the option", () => {
+    const cases: [unknown, RegExp][] = [
+      [{ kind: "fixed", retries: Number.NaN, delayMs: 10 }, /retries must be an integer ≥ 0, received NaN/],
+      [{ kind: "fixed", retries: 2, delayMs: -1 }, /fixed delayMs must be a finite number ≥ 0, received -1/],
+      [{ kind: "exponential", retries: 2, jitter: 3 }, /exponential jitter must be in \[0, 1\], received 3/],
+      [{ kind: "sometimes" }, /expected a policy made by none\(\), fixed\(\) or exponential\(\)/],
+    ];
+    for (const [itemRetry, message] of cases) {
+      const build = () => batch({ ...hooks, itemRetry: itemRetry as RetryPolicy });
+      expect(build).toThrow(expect.objectContaining({ code: "configuration" }));
+      expect(build).toThrow(/^batch: itemRetry: Retry: /);
+      expect(build).toThrow(message);
+    }
+  });
+
+  it("fills in the defaults of a hand-built exponential itemRetry", async () => {
+    const clock = new VirtualClock();
+    const times: number[] = [];
+    const t = batch({
+      to: ["done", "partial"],
+      itemRetry: { kind: "exponential", retries: 1 } as RetryPolicy,
+      random: () => 0.5,
+      load: () => [1],
+      processItem: () => {
+        times.push(clock.now());
+        throw new Error("down");
+      },
+      finish: () => "partial",
+    });
+    await settle(clock, workflow(clock, t).orchestrate("process"));
+    expect(times).toEqual([0, 100]);
   });
 
   it("fails the run when load does not return an array", async () => {

@@ -1,6 +1,7 @@
 import { fixed, type Task, type TaskContext, Workflow } from "cano";
 import { RecordingObserver, VirtualClock } from "cano/testing";
 import { describe, expect, expectTypeOf, it } from "vitest";
+import * as policies from "../../core/error-policy.ts";
 import {
   failFast,
   type PollErrorPolicy,
@@ -205,18 +206,45 @@ describe("poll: configuration", () => {
   });
 
   it("rejects a bad maxErrors or policy", () => {
+    // retryOnError is shared with stream, so its own message names no model.
     expect(() => retryOnError(-1)).toThrow(
-      /poll: retryOnError expects maxErrors to be an integer ≥ 0, received -1/,
+      /^retryOnError expects maxErrors to be an integer ≥ 0, received -1$/,
     );
     expect(() => retryOnError(1.5)).toThrow(/received 1\.5/);
     expect(() => retryOnError(Number.NaN)).toThrow(/received NaN/);
     const handBuilt = { kind: "retry_on_error", maxErrors: -2 } as const;
-    expect(() => poll({ onError: handBuilt, poll: () => "done" })).toThrow(/received -2/);
+    expect(() => poll({ onError: handBuilt, poll: () => "done" })).toThrow(
+      /poll: retryOnError expects maxErrors to be an integer ≥ 0, received -2/,
+    );
     const unknown = { kind: "sometimes" } as unknown as PollErrorPolicy;
     expect(() => poll({ onError: unknown, poll: () => "done" })).toThrow(
       /onError must be failFast\(\) or retryOnError\(maxErrors\), received \{"kind":"sometimes"\}/,
     );
     expect(failFast()).toEqual({ kind: "fail_fast" });
+    expect(retryOnError(2)).toEqual({ kind: "retry_on_error", maxErrors: 2 });
+  });
+
+  it("re-exports the policy constructors it shares with stream", () => {
+    expect(failFast).toBe(policies.failFast);
+    expect(retryOnError).toBe(policies.retryOnError);
+  });
+
+  it("rejects stream's skipAndContinue() as an onError policy", () => {
+    const skip = policies.skipAndContinue() as unknown as PollErrorPolicy;
+    expect(() => poll({ onError: skip, poll: () => "done" })).toThrow(
+      /poll: onError must be failFast\(\) or retryOnError\(maxErrors\), received \{"kind":"skip_and_continue"\}/,
+    );
+  });
+
+  it("shows a hand-built pending delay that is not a number as JSON", async () => {
+    const clock = new VirtualClock();
+    const t = poll({
+      to: ["done"],
+      poll: () => ({ kind: "pending", delayMs: { ms: 5 } as unknown as number }) as const,
+    });
+    const error = await failure(workflow(clock, t).orchestrate("wait"));
+    expect(error.code).toBe("configuration");
+    expect(error.message).toContain('received {"ms":5}. Use pending(0) to poll again at once.');
   });
 
   it("never tolerates a configuration error, even under retry_on_error", async () => {
@@ -249,6 +277,10 @@ describe("poll: types", () => {
   it("infers the declared targets and refuses undeclared ones", () => {
     const t = poll({ to: ["done", "failed"], poll: () => pending(1) });
     expectTypeOf(t).toEqualTypeOf<Task<"done" | "failed", unknown>>();
+    expect(() =>
+      // @ts-expect-error skipAndContinue() is a stream policy, not a poll one
+      poll({ onError: policies.skipAndContinue(), poll: () => "done" }),
+    ).toThrow(/onError must be/);
     // @ts-expect-error "elsewhere" is not among the declared targets
     poll({ to: ["done"], poll: () => "elsewhere" });
     // @ts-expect-error nor asynchronously

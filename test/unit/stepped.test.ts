@@ -1,5 +1,5 @@
-import { exponential, fixed, MemoryStore, none, type Task, type TaskContext, Workflow } from "cano";
-import { VirtualClock } from "cano/testing";
+import { exponential, fixed, MemoryStore, none, saga, type Task, type TaskContext, Workflow } from "cano";
+import { RecordingObserver, VirtualClock } from "cano/testing";
 import { describe, expect, expectTypeOf, it } from "vitest";
 import { MemoryCheckpointStore } from "../../core/checkpoint.ts";
 import { assertJson } from "../../core/json.ts";
@@ -229,6 +229,89 @@ describe("stepped with a checkpoint store", () => {
   });
 });
 
+describe("stepped after the engine stopped waiting", () => {
+  it("saves no cursor row and runs no step once a late step finishes after cancel", async () => {
+    const clock = new VirtualClock();
+    const store = new MemoryCheckpointStore();
+    const recorder = new RecordingObserver();
+    const controller = new AbortController();
+    const seen: (number | undefined)[] = [];
+    const t = stepped({
+      to: ["done"],
+      retry: none(),
+      step: async (_ctx, cursor: number | undefined) => {
+        seen.push(cursor);
+        await clock.sleep(10); // ignores the signal on purpose
+        return more((cursor ?? 0) + 1);
+      },
+    });
+    const run = workflow(clock, t)
+      .withCheckpointStore(store)
+      .withObserver(recorder)
+      .orchestrate("pages", { workflowId: "run-1", signal: controller.signal });
+    await clock.advance(25);
+    controller.abort();
+    expect((await failure(run)).code).toBe("cancelled");
+    const endedAt = recorder.ofType("run_end")[0]?.at;
+    expect(endedAt).toBe(25);
+    const atEnd = await store.loadRun("run-1");
+    // The step started at 20 finishes at 30, after run_end: it must leave no trace.
+    await clock.runAll();
+    const rows = await store.loadRun("run-1");
+    expect(rows).toEqual(atEnd);
+    expect(rows.filter((r) => r.kind === "cursor").map((r) => r.output)).toEqual([1, 2]);
+    expect(rows.every((r) => r.at <= 25)).toBe(true);
+    expect(seen).toEqual([undefined, 1, 2]);
+  });
+
+  it("writes no cursor row after the cancel, even while the run is still rolling back", async () => {
+    const clock = new VirtualClock();
+    const store = new MemoryCheckpointStore();
+    const recorder = new RecordingObserver();
+    const controller = new AbortController();
+    const seen: (number | undefined)[] = [];
+    const wf = new Workflow<"reserve" | "pages" | "done">()
+      .withClock(clock)
+      .withCheckpointStore(store)
+      .withObserver(recorder)
+      .registerWithCompensation(
+        "reserve",
+        saga({
+          to: ["pages"],
+          run: () => ({ next: "pages", output: { id: 1 } }),
+          compensate: () => clock.sleep(100), // the run ends only after this rollback, at 125
+        }),
+      )
+      .register(
+        "pages",
+        stepped({
+          to: ["done"],
+          retry: none(),
+          step: async (_ctx, cursor: number | undefined) => {
+            seen.push(cursor);
+            await clock.sleep(10); // ignores the signal on purpose
+            return more((cursor ?? 0) + 1);
+          },
+        }),
+      )
+      .exit("done");
+    const outcome = failure(wf.orchestrate("reserve", { workflowId: "run-2", signal: controller.signal }));
+    await clock.advance(25);
+    controller.abort();
+    // The step started at 20 finishes at 30, inside the rollback: it must not save cursor 3.
+    await clock.advance(10);
+    const cursors = (await store.loadRun("run-2")).filter((r) => r.kind === "cursor");
+    expect(cursors.map((r) => [r.output, r.at])).toEqual([
+      [1, 10],
+      [2, 20],
+    ]);
+    await clock.runAll();
+    expect((await outcome).code).toBe("cancelled");
+    expect(recorder.ofType("run_end")[0]?.at).toBe(125);
+    expect(seen).toEqual([undefined, 1, 2]);
+  });
+});
+
 describe("stepped, driven directly", () => {
   it("saves each cursor before the next step runs", async () => {
     const { ctx, runtime, log, saved } = direct();
@@ -288,6 +371,28 @@ describe("stepped, driven directly", () => {
     const error = await failure(t.execute(ctx, runtime));
     expect(error.code).toBe("configuration");
     expect(log).toEqual(["step undefined", "save 1", "step 1"]);
+  });
+
+  it("neither saves the cursor nor steps again when a step resolves after the signal fired", async () => {
+    const controller = new AbortController();
+    const { ctx, runtime, log, saved } = direct({ signal: controller.signal });
+    let finish!: () => void;
+    const t = stepped({
+      to: ["done"],
+      step: async (_ctx, cursor: number | undefined) => {
+        log.push(`step ${JSON.stringify(cursor)}`);
+        if (cursor === 1) await new Promise<void>((resolve) => (finish = resolve)); // ignores the signal
+        return more((cursor ?? 0) + 1);
+      },
+    });
+    const run = t.execute(ctx, runtime);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    expect(log).toEqual(["step undefined", "save 1", "step 1"]);
+    controller.abort("stop");
+    finish();
+    await expect(run).rejects.toBe("stop");
+    expect(log).toEqual(["step undefined", "save 1", "step 1"]);
+    expect(saved).toEqual([1]);
   });
 
   it("does not start a step once the signal has fired", async () => {

@@ -11,6 +11,7 @@ import { VirtualClock } from "cano/testing";
 import fc from "fast-check";
 import { describe, expect, expectTypeOf, it } from "vitest";
 import { MemoryCheckpointStore } from "../../core/checkpoint.ts";
+import { failFast, retryOnError, skipAndContinue } from "../../core/error-policy.ts";
 import { assertJson } from "../../core/json.ts";
 import { type StreamErrorPolicy, type StreamWindow, stream } from "../../core/stream.ts";
 import type { TaskRuntime } from "../../core/task.ts";
@@ -365,6 +366,40 @@ describe("stream item errors, driven directly", () => {
   });
 });
 
+describe("stream error policy constructors", () => {
+  it("build the same policies as the plain objects, which stay accepted", () => {
+    expect(failFast()).toEqual({ kind: "fail_fast" });
+    expect(skipAndContinue()).toEqual({ kind: "skip_and_continue" });
+    expect(retryOnError(2)).toEqual({ kind: "retry_on_error", maxErrors: 2 });
+    expect(() => retryOnError(-1)).toThrow(
+      /retryOnError expects maxErrors to be an integer ≥ 0, received -1/,
+    );
+  });
+
+  it("skipAndContinue() drops failed items", async () => {
+    const { ctx, runtime, saved } = harness();
+    const t = numbers([], new ManualSource([1, 2, 3], true), {
+      onItemError: skipAndContinue(),
+      failing: [2],
+    });
+    await expect(t.execute(ctx, runtime)).resolves.toBe("done");
+    expect(saved).toEqual([1, 3]);
+  });
+
+  it("retryOnError(n) tolerates n errors in a row and failFast() none", async () => {
+    const tolerant = harness();
+    const t = numbers([], new ManualSource([1, 2, 3, 4], true), {
+      onItemError: retryOnError(1),
+      failing: [2, 3],
+    });
+    await expect(t.execute(tolerant.ctx, tolerant.runtime)).rejects.toThrow("bad item 3");
+    expect(tolerant.saved).toEqual([1]);
+    const strict = harness();
+    const u = numbers([], new ManualSource([1, 2], true), { onItemError: failFast(), failing: [1] });
+    await expect(u.execute(strict.ctx, strict.runtime)).rejects.toThrow("bad item 1");
+  });
+});
+
 describe("stream cancellation, driven directly", () => {
   const cancelled = () => new CanoError("cancelled", "Workflow: the run was cancelled");
 
@@ -445,6 +480,144 @@ describe("stream cancellation, driven directly", () => {
     await macrotask();
     expect(source.returned).toBe(true);
     expect(closes).toBe(0);
+  });
+});
+
+describe("stream callbacks that ignore the signal, driven directly", () => {
+  const cancelled = () => new CanoError("cancelled", "Workflow: the run was cancelled");
+
+  /** A stream of numbers whose flushWindow and onClose hang (never settle) where `hang` says so. */
+  function stuck(
+    log: string[],
+    source: AsyncIterable<number>,
+    hang: {
+      readonly flush?: (aborted: boolean) => boolean;
+      readonly close?: "exhausted" | "cancelled";
+      readonly failDrainFlush?: boolean;
+    },
+    options: { readonly window?: StreamWindow; readonly drainTimeoutMs?: number } = {},
+  ) {
+    return stream({
+      to: ["done"],
+      window: options.window ?? { count: 5 },
+      ...(options.drainTimeoutMs === undefined ? {} : { drainTimeoutMs: options.drainTimeoutMs }),
+      open: () => source,
+      processItem: (_ctx, n) => ({ output: `o${n}`, cursor: n }),
+      flushWindow: ({ signal }, outputs) => {
+        log.push(`flush ${outputs.join(",")}`);
+        if (hang.flush?.(signal.aborted)) return new Promise<never>(() => {});
+        if (hang.failDrainFlush && signal.aborted) throw new Error("sink down");
+        return "continue";
+      },
+      onClose: (_ctx, reason) => {
+        log.push(`close ${reason}`);
+        return hang.close === reason ? new Promise<never>(() => {}) : "done";
+      },
+    });
+  }
+
+  it("abandons a flush cut off by the signal: it is never committed, even if it resolves later", async () => {
+    const controller = new AbortController();
+    const { ctx, runtime, log, saved } = harness({ signal: controller.signal });
+    let finish!: (signal: "continue") => void;
+    const t = stream({
+      to: ["done"],
+      window: { count: 2 },
+      open: () => new ManualSource([1, 2, 3]),
+      processItem: (_ctx, n) => ({ output: n, cursor: n }),
+      flushWindow: (_ctx, outputs) => {
+        log.push(`flush ${outputs.join(",")}`);
+        return new Promise<"continue">((resolve) => (finish = resolve)); // ignores the signal
+      },
+      onClose: (_ctx, reason) => {
+        log.push(`close ${reason}`);
+        return "done";
+      },
+    });
+    const run = t.execute(ctx, runtime);
+    await macrotask();
+    const reason = cancelled();
+    controller.abort(reason);
+    await expect(run).rejects.toBe(reason);
+    finish("continue");
+    await macrotask();
+    // The abandoned window is not flushed again by the drain, nor committed: a resumed run rereads it.
+    expect(log).toEqual(["flush 1,2", "close cancelled"]);
+    expect(saved).toEqual([]);
+  });
+
+  it("ends a drain whose flush hangs after drainTimeoutMs, with the reason, skipping onClose and the commit", async () => {
+    const clock = new VirtualClock();
+    const controller = new AbortController();
+    const { ctx, runtime, log, saved } = harness({ signal: controller.signal, clock });
+    const t = stuck(log, new ManualSource([1, 2]), { flush: (aborted) => aborted }, { drainTimeoutMs: 50 });
+    const run = t.execute(ctx, runtime);
+    const outcome = run.then(
+      () => "resolved",
+      (error: unknown) => error,
+    );
+    await macrotask();
+    const reason = cancelled();
+    controller.abort(reason);
+    await clock.advance(49);
+    expect(log).toEqual(["flush o1,o2"]);
+    let settled = false;
+    void outcome.then(() => (settled = true));
+    await macrotask();
+    expect(settled).toBe(false);
+    await clock.advance(1);
+    expect(await outcome).toBe(reason);
+    expect(log).toEqual(["flush o1,o2"]);
+    expect(saved).toEqual([]);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it("ends a drain whose onClose hangs after drainTimeoutMs, without committing the flushed window", async () => {
+    const clock = new VirtualClock();
+    const controller = new AbortController();
+    const { ctx, runtime, log, saved } = harness({ signal: controller.signal, clock });
+    const t = stuck(log, new ManualSource([1, 2]), { close: "cancelled" }, { drainTimeoutMs: 50 });
+    const run = t.execute(ctx, runtime);
+    await macrotask();
+    const reason = cancelled();
+    const rejected = expect(run).rejects.toBe(reason);
+    controller.abort(reason);
+    await clock.advance(50);
+    await rejected;
+    expect(log).toEqual(["flush o1,o2", "close cancelled"]);
+    expect(saved).toEqual([]);
+  });
+
+  it("still reports a failed drain flush when onClose then hangs past drainTimeoutMs", async () => {
+    const clock = new VirtualClock();
+    const controller = new AbortController();
+    const { ctx, runtime, log, saved } = harness({ signal: controller.signal, clock });
+    const t = stuck(
+      log,
+      new ManualSource([1]),
+      { close: "cancelled", failDrainFlush: true },
+      { drainTimeoutMs: 50 },
+    );
+    const run = t.execute(ctx, runtime);
+    await macrotask();
+    const rejected = expect(run).rejects.toThrow("sink down");
+    controller.abort(cancelled());
+    await clock.advance(50);
+    await rejected;
+    expect(saved).toEqual([]);
+  });
+
+  it("does not wait for an onClose('exhausted') that ignores the signal", async () => {
+    const controller = new AbortController();
+    const { ctx, runtime, log, saved } = harness({ signal: controller.signal });
+    const t = stuck(log, new ManualSource([1], true), { close: "exhausted" }, { window: { count: 1 } });
+    const run = t.execute(ctx, runtime);
+    await macrotask();
+    expect(log).toEqual(["flush o1", "commit 1", "close exhausted"]);
+    const reason = cancelled();
+    controller.abort(reason);
+    await expect(run).rejects.toBe(reason);
+    expect(saved).toEqual([1]);
   });
 });
 
@@ -657,6 +830,177 @@ describe("stream in a workflow on a virtual clock", () => {
   });
 });
 
+describe("stream callbacks that ignore the signal, in a workflow", () => {
+  /** Items 1 and 2 at 10 and 20 ms; no more ever come. */
+  const twoItems = (clock: VirtualClock) =>
+    timed(clock, [
+      [10, 1],
+      [20, 2],
+    ]);
+  const cursorRows = async (store: MemoryCheckpointStore, workflowId: string) =>
+    (await store.loadRun(workflowId)).filter((r) => r.kind === "cursor").map((r) => r.output);
+  /** When `run` settled on `clock`'s time, however it settled. */
+  const settledAt = (clock: VirtualClock, run: Promise<unknown>) =>
+    run.then(
+      () => clock.now(),
+      () => clock.now(),
+    );
+
+  it("ends on cancel while processItem never settles, committing only the items before it", async () => {
+    const clock = new VirtualClock();
+    const store = new MemoryCheckpointStore();
+    const controller = new AbortController();
+    const log: string[] = [];
+    const t = stream({
+      to: ["done"],
+      window: { count: 5 },
+      open: () => twoItems(clock),
+      processItem: (_ctx, n) => {
+        log.push(`item ${n}`);
+        return n === 2 ? new Promise<never>(() => {}) : { output: `o${n}`, cursor: n }; // item 2 never settles
+      },
+      flushWindow: (_ctx, outputs) => {
+        log.push(`flush ${outputs.join(",")}`);
+        return "continue";
+      },
+      onClose: (_ctx, reason) => {
+        log.push(`close ${reason}`);
+        return "done";
+      },
+    });
+    const run = workflow(clock, t)
+      .withCheckpointStore(store)
+      .orchestrate("ingest", { workflowId: "hang-item", signal: controller.signal });
+    await clock.advance(25);
+    controller.abort();
+    const error = await failure(run);
+    expect(error.code).toBe("cancelled");
+    expect(error.state).toBe("ingest");
+    expect(clock.now()).toBe(25);
+    expect(log).toEqual(["item 1", "item 2", "flush o1", "close cancelled"]);
+    expect(await cursorRows(store, "hang-item")).toEqual([1]); // item 2 is read again on resume
+  });
+
+  it("ends at the total timeout while flushWindow never settles, committing nothing for that window", async () => {
+    const clock = new VirtualClock();
+    const store = new MemoryCheckpointStore();
+    const log: string[] = [];
+    const t = stream({
+      to: ["done"],
+      window: { count: 2 },
+      open: () => twoItems(clock),
+      processItem: (_ctx, n) => ({ output: `o${n}`, cursor: n }),
+      flushWindow: (_ctx, outputs) => {
+        log.push(`flush ${outputs.join(",")}`);
+        return new Promise<never>(() => {}); // never settles, ignoring the signal
+      },
+      onClose: (_ctx, reason) => {
+        log.push(`close ${reason}`);
+        return "done";
+      },
+    });
+    const run = workflow(clock, t)
+      .withCheckpointStore(store)
+      .withTotalTimeout(25)
+      .orchestrate("ingest", { workflowId: "hang-flush" });
+    const endedAt = settledAt(clock, run);
+    const error = await failure(settle(clock, run));
+    expect(error.code).toBe("workflow_timeout");
+    expect(await endedAt).toBe(25);
+    expect(log).toEqual(["flush o1,o2", "close cancelled"]);
+    expect(await cursorRows(store, "hang-flush")).toEqual([]);
+  });
+
+  it("ends a drain whose flush hangs after drainTimeoutMs, with the run's reason, committing nothing", async () => {
+    const clock = new VirtualClock();
+    const store = new MemoryCheckpointStore();
+    const controller = new AbortController();
+    const log: string[] = [];
+    const t = stream({
+      to: ["done"],
+      window: { count: 5 },
+      drainTimeoutMs: 100,
+      open: () => twoItems(clock),
+      processItem: (_ctx, n) => ({ output: `o${n}`, cursor: n }),
+      flushWindow: ({ signal }, outputs) => {
+        log.push(`flush ${outputs.join(",")}`);
+        return signal.aborted ? new Promise<never>(() => {}) : "continue";
+      },
+      onClose: (_ctx, reason) => {
+        log.push(`close ${reason}`);
+        return "done";
+      },
+    });
+    const run = workflow(clock, t)
+      .withCheckpointStore(store)
+      .orchestrate("ingest", { workflowId: "hang-drain", signal: controller.signal });
+    const endedAt = settledAt(clock, run);
+    await clock.advance(25);
+    controller.abort();
+    await clock.advance(99);
+    expect(log).toEqual(["flush o1,o2"]);
+    await clock.advance(1);
+    expect(await endedAt).toBe(125);
+    const error = await failure(run);
+    expect(error.code).toBe("cancelled");
+    expect(error.state).toBe("ingest");
+    expect(log).toEqual(["flush o1,o2"]); // onClose was skipped with the rest of the drain
+    expect(await cursorRows(store, "hang-drain")).toEqual([]);
+  });
+
+  it("ends a drain that hangs past the total timeout after drainTimeoutMs, with workflow_timeout", async () => {
+    const clock = new VirtualClock();
+    const t = stream({
+      to: ["done"],
+      window: { count: 5 },
+      drainTimeoutMs: 1_000,
+      open: () => twoItems(clock),
+      processItem: (_ctx, n) => ({ output: n, cursor: n }),
+      flushWindow: () => new Promise<never>(() => {}),
+      onClose: () => "done",
+    });
+    const run = workflow(clock, t).withTotalTimeout(25).orchestrate("ingest");
+    const endedAt = settledAt(clock, run);
+    expect((await failure(settle(clock, run))).code).toBe("workflow_timeout");
+    expect(await endedAt).toBe(1_025);
+  });
+
+  it("lets a slow but well-behaved drain finish within drainTimeoutMs and commit as before", async () => {
+    const clock = new VirtualClock();
+    const store = new MemoryCheckpointStore();
+    const controller = new AbortController();
+    const log: string[] = [];
+    const t = stream({
+      to: ["done"],
+      window: { count: 5 },
+      drainTimeoutMs: 100,
+      open: () => twoItems(clock),
+      processItem: (_ctx, n) => ({ output: `o${n}`, cursor: n }),
+      flushWindow: async ({ signal }, outputs) => {
+        if (signal.aborted) await clock.sleep(40); // a slow sink, still inside the budget
+        log.push(`flush ${outputs.join(",")} at ${clock.now()}`);
+        return "continue" as const;
+      },
+      onClose: (_ctx, reason) => {
+        log.push(`close ${reason}`);
+        return "done";
+      },
+    });
+    const run = workflow(clock, t)
+      .withCheckpointStore(store)
+      .orchestrate("ingest", { workflowId: "slow-drain", signal: controller.signal });
+    const endedAt = settledAt(clock, run);
+    await clock.advance(25);
+    controller.abort();
+    await clock.advance(40);
+    expect(await endedAt).toBe(65);
+    expect((await failure(run)).code).toBe("cancelled");
+    expect(log).toEqual(["flush o1,o2 at 65", "close cancelled"]);
+    expect(await cursorRows(store, "slow-drain")).toEqual([2]);
+    expect(clock.pendingTimers).toBe(0);
+  });
+});
+
 describe("stream with a checkpoint store", () => {
   it("commits a cursor row per flushed window and reopens a failed run after the last one", async () => {
     const store = new MemoryCheckpointStore();
@@ -793,6 +1137,19 @@ describe("stream settings", () => {
     expect(() =>
       stream({ ...phases, onItemError: { kind: "retry" } as unknown as StreamErrorPolicy }),
     ).toThrow(/stream: onItemError must be .*received \{"kind":"retry"\}/);
+  });
+
+  it.each([0, -1, Number.NaN, Number.POSITIVE_INFINITY])("rejects drainTimeoutMs %s", (drainTimeoutMs) => {
+    expect(() => stream({ ...phases, name: "orders", drainTimeoutMs })).toThrow(
+      expect.objectContaining({
+        code: "configuration",
+        message: `stream "orders": drainTimeoutMs must be a finite number of milliseconds > 0, received ${drainTimeoutMs}`,
+      }),
+    );
+  });
+
+  it("accepts a drainTimeoutMs below 1 ms", () => {
+    expect(stream({ ...phases, drainTimeoutMs: 0.5 }).kind).toBe("stream");
   });
 
   it("rejects a bad attemptTimeoutMs", () => {
