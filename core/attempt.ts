@@ -26,17 +26,18 @@ export interface AttemptTarget<TResources> {
   attempt: number;
 }
 
+/** The context of one attempt; `signal` undefined means the base context's own (read only if needed). */
 function contextFor<TResources>(
   base: TaskContext<TResources>,
   attempt: number,
-  signal: AbortSignal,
+  signal?: AbortSignal,
 ): TaskContext<TResources> {
-  if (attempt === base.attempt && signal === base.signal) return base;
+  if (attempt === base.attempt && signal === undefined) return base;
   return {
     state: base.state,
     store: base.store,
     resources: base.resources,
-    signal,
+    signal: signal ?? base.signal,
     attempt,
     workflowId: base.workflowId,
     clock: base.clock,
@@ -123,8 +124,8 @@ export async function runAttempts<T, TResources>(
   const breaker = task.circuitBreaker;
   // Each call has its own budget: a stepped task runs every step through here.
   for (let attempt = 1; ; attempt++) {
-    // Never start an attempt for a run that is already over.
-    if (abortable && base.signal.aborted) throw base.signal.reason;
+    // Never start another attempt for a run that is already over (the caller checked before the first).
+    if (attempt > 1 && abortable && base.signal.aborted) throw base.signal.reason;
     target.attempt = attempt;
     const permit = breaker?.tryAcquire();
     if (breaker !== undefined && permit === undefined) {
@@ -144,8 +145,8 @@ export async function runAttempts<T, TResources>(
           ? await timedAttempt(target, base, task.attemptTimeoutMs, abortable, body)
           : abortable && breaker !== undefined
             ? // Raced here too, so a probe that ignores its signal still reports a failure to the breaker.
-              await raceAbort(body(contextFor(base, attempt, base.signal)), base.signal)
-            : await body(contextFor(base, attempt, base.signal));
+              await raceAbort(body(contextFor(base, attempt)), base.signal)
+            : await body(contextFor(base, attempt));
       if (permit !== undefined) breaker?.recordSuccess(permit);
       return value;
     } catch (thrown) {

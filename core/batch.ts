@@ -70,7 +70,7 @@ async function settleItem<TResources, TItem, TOutput>(
   const limit = maxAttempts(retry);
   for (let attempt = 1; ; attempt++) {
     try {
-      return { ok: true, value: await processItem(item, { ...ctx, attempt }) };
+      return { ok: true, value: await processItem(item, { ...ctx, signal: ctx.signal, attempt }) };
     } catch (thrown) {
       if (ctx.signal.aborted) throw ctx.signal.reason;
       const error = toCanoError(thrown, `Batch item ${index} of state "${ctx.state}"`);

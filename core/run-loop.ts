@@ -248,6 +248,8 @@ export class Run<TResources> {
     const resumed = this.#resumeCursor?.state === state ? this.#resumeCursor.cursor : undefined;
     this.#resumeCursor = undefined;
     try {
+      // An observer of task_start may have stopped the run already.
+      if (abortable) ctx.signal.throwIfAborted();
       const running = task.execute(ctx, {
         attempts: (body) => runAttempts(this.#scope, target, ctx, abortable, body),
         cursor: resumed,

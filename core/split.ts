@@ -1,5 +1,6 @@
 import type { AttemptTarget, RunScope } from "./attempt.ts";
 import { runAttempts } from "./attempt.ts";
+import { BranchContext, BranchSignals } from "./branch-signals.ts";
 import type { CanoErrorJson } from "./errors.ts";
 import { engineError, toCanoError } from "./errors.ts";
 import type { JoinDecision, JoinStrategy } from "./join.ts";
@@ -61,9 +62,9 @@ const byIndex = (a: { index: number }, b: { index: number }) => a.index - b.inde
 
 /**
  * @internal Runs every branch of a split (at most `bulkhead` at once, each under its own retry
- * settings) and resolves with the result once the join decides to proceed (reference §6). Each
- * started branch gets its own signal, aborted from here (no listener per branch on a shared signal)
- * when the join no longer needs it or the run stops; the run's own stop rejects at once.
+ * settings) and resolves with the result once the join decides to proceed (reference §6). A branch
+ * that reads `ctx.signal` gets its own, aborted from here when the join no longer needs it or the run
+ * stops; the run's own stop rejects at once.
  */
 export function runSplit<TResources>(
   scope: RunScope,
@@ -76,8 +77,7 @@ export function runSplit<TResources>(
   const total = split.tasks.length;
   const strategy = describeStrategy(split.strategy);
   const outer = base.signal;
-  /** One controller per started branch that has not settled yet. */
-  const running = new Map<number, AbortController>();
+  const running = new BranchSignals();
   const successes: { index: number; value: unknown }[] = [];
   const errors: { index: number; error: CanoErrorJson }[] = [];
   const limit = split.bulkhead ?? total;
@@ -96,13 +96,9 @@ export function runSplit<TResources>(
       outcome,
       ...(error === undefined ? {} : { error }),
     });
-  /** Aborts every branch still running with `reason`, reporting each as cancelled. */
-  const cancelRunning = (reason: unknown) => {
-    for (const [index, controller] of running) {
-      controller.abort(reason);
-      settledEvent(index, "cancelled");
-    }
-    running.clear();
+  /** Aborts every branch still running, reporting each as cancelled. */
+  const cancelRunning = (reason: () => unknown) => {
+    for (const index of running.stopAll(reason)) settledEvent(index, "cancelled");
   };
 
   return new Promise<SplitResult>((resolve, reject) => {
@@ -111,7 +107,7 @@ export function runSplit<TResources>(
       if (decided) return;
       decided = true;
       cancelTimer?.();
-      cancelRunning(outer.reason);
+      cancelRunning(() => outer.reason);
       reject(outer.reason);
     };
     const finish = (decision: Exclude<JoinDecision, "wait">) => {
@@ -121,7 +117,7 @@ export function runSplit<TResources>(
       const done = new Set([...successes, ...errors].map((entry) => entry.index));
       const cancelled: number[] = [];
       for (let index = 0; index < total; index++) if (!done.has(index)) cancelled.push(index);
-      cancelRunning(
+      cancelRunning(() =>
         engineError("cancelled", `Split "${state}": branch no longer needed (strategy ${strategy})`),
       );
       // Branches never started are cancelled too, without having run.
@@ -152,7 +148,7 @@ export function runSplit<TResources>(
       if (decision !== "wait") finish(decision);
     };
     const onSettled = (index: number, value: unknown, thrown: unknown, failed: boolean) => {
-      if (decided || !running.delete(index)) return;
+      if (decided || !running.settle(index)) return;
       if (failed) {
         const error = toCanoError(thrown, `Task "${split.taskIds[index]}"`).toJSON();
         errors.push({ index, error });
@@ -166,23 +162,24 @@ export function runSplit<TResources>(
       startMore();
     };
     const start = (index: number) => {
-      const controller = new AbortController();
-      running.set(index, controller);
+      running.start(index);
       const task = split.tasks[index]!;
       const taskId = split.taskIds[index]!;
       const target: AttemptTarget<TResources> = { state, taskId, task, attempt: 0 };
-      const ctx: TaskContext<TResources> = { ...base, signal: controller.signal };
+      const ctx: TaskContext<TResources> = new BranchContext(base, running, index);
       emit?.({ type: "task_start", at: clock.now(), workflowId, state, taskId });
-      new Promise<unknown>((run) =>
-        run(
-          task.execute(ctx, {
-            attempts: (body) => runAttempts(scope, target, ctx, true, body),
-            cursor: undefined,
-            saveCursor: async (cursor) =>
-              assertJson(cursor, `Workflow: the cursor saved by branch "${taskId}"`),
-          }),
-        ),
-      ).then(
+      let settled: Promise<unknown>;
+      try {
+        settled = task.execute(ctx, {
+          attempts: (body) => runAttempts(scope, target, ctx, true, body),
+          cursor: undefined,
+          saveCursor: async (cursor) =>
+            assertJson(cursor, `Workflow: the cursor saved by branch "${taskId}"`),
+        });
+      } catch (error) {
+        settled = Promise.reject(error);
+      }
+      settled.then(
         (value) => onSettled(index, value, undefined, false),
         (error: unknown) => onSettled(index, undefined, error, true),
       );
