@@ -112,18 +112,43 @@ function retryable<TResources>(task: Task<unknown, TResources>, error: CanoError
  * when `abortable` is false that signal can never fire and is not watched. The caller races the
  * whole dispatch against the signal, so a task that ignores it cannot hang the run.
  */
-export async function runAttempts<T, TResources>(
+export function runAttempts<T, TResources>(
   scope: RunScope,
   target: AttemptTarget<TResources>,
   base: TaskContext<TResources>,
   abortable: boolean,
   body: (ctx: TaskContext<TResources>) => T | Promise<T>,
 ): Promise<T> {
+  const { task } = target;
+  if (task.circuitBreaker !== undefined || task.attemptTimeoutMs !== undefined) {
+    return attemptLoop(scope, target, base, abortable, body, 1, undefined);
+  }
+  // The common case (no breaker, no timeout) runs its first attempt without an async frame of its
+  // own; the loop takes over only after a failure.
+  target.attempt = 1;
+  const retry = (thrown: unknown) => attemptLoop(scope, target, base, abortable, body, 1, { thrown });
+  try {
+    return Promise.resolve(body(base)).then(undefined, retry);
+  } catch (thrown) {
+    return retry(thrown);
+  }
+}
+
+/** Attempts from `from` on; `failed` is the failure of attempt `from` when it already ran. */
+async function attemptLoop<T, TResources>(
+  scope: RunScope,
+  target: AttemptTarget<TResources>,
+  base: TaskContext<TResources>,
+  abortable: boolean,
+  body: (ctx: TaskContext<TResources>) => T | Promise<T>,
+  from: number,
+  failed: { readonly thrown: unknown } | undefined,
+): Promise<T> {
   const { task, taskId, state } = target;
-  const limit = maxAttempts(task.retry);
   const breaker = task.circuitBreaker;
+  if (failed !== undefined) await afterFailure(scope, target, base, abortable, from, failed.thrown);
   // Each call has its own budget: a stepped task runs every step through here.
-  for (let attempt = 1; ; attempt++) {
+  for (let attempt = failed === undefined ? from : from + 1; ; attempt++) {
     // Never start another attempt for a run that is already over (the caller checked before the first).
     if (attempt > 1 && abortable && base.signal.aborted) throw base.signal.reason;
     target.attempt = attempt;
@@ -151,33 +176,47 @@ export async function runAttempts<T, TResources>(
       return value;
     } catch (thrown) {
       if (permit !== undefined) breaker?.recordFailure(permit);
-      if (abortable && base.signal.aborted) throw base.signal.reason;
-      const error = toCanoError(thrown, `Task "${taskId}"`);
-      if (!retryable(task, error)) throw error;
-      if (attempt >= limit) {
-        if (limit === 1) throw error;
-        throw engineError(
-          "retry_exhausted",
-          `Task "${taskId}" failed after ${attempt} attempts: ${error.message}`,
-          {
-            cause: error,
-            attempt,
-            details: { attempts: attempt },
-          },
-        );
-      }
-      const delayMs = retryDelayMs(task.retry, attempt - 1, scope.random());
-      scope.emit?.({
-        type: "retry",
-        at: scope.clock.now(),
-        workflowId: scope.workflowId,
-        state,
-        taskId,
-        attempt,
-        delayMs,
-        error: error.toJSON(),
-      });
-      await scope.clock.sleep(delayMs, abortable ? base.signal : undefined);
+      await afterFailure(scope, target, base, abortable, attempt, thrown);
     }
   }
+}
+
+/** Ends the loop with the right error, or reports the retry and waits out its backoff. */
+async function afterFailure<TResources>(
+  scope: RunScope,
+  target: AttemptTarget<TResources>,
+  base: TaskContext<TResources>,
+  abortable: boolean,
+  attempt: number,
+  thrown: unknown,
+): Promise<void> {
+  const { task, taskId, state } = target;
+  if (abortable && base.signal.aborted) throw base.signal.reason;
+  const error = toCanoError(thrown, `Task "${taskId}"`);
+  if (!retryable(task, error)) throw error;
+  const limit = maxAttempts(task.retry);
+  if (attempt >= limit) {
+    if (limit === 1) throw error;
+    throw engineError(
+      "retry_exhausted",
+      `Task "${taskId}" failed after ${attempt} attempts: ${error.message}`,
+      {
+        cause: error,
+        attempt,
+        details: { attempts: attempt },
+      },
+    );
+  }
+  const delayMs = retryDelayMs(task.retry, attempt - 1, scope.random());
+  scope.emit?.({
+    type: "retry",
+    at: scope.clock.now(),
+    workflowId: scope.workflowId,
+    state,
+    taskId,
+    attempt,
+    delayMs,
+    error: error.toJSON(),
+  });
+  await scope.clock.sleep(delayMs, abortable ? base.signal : undefined);
 }

@@ -214,12 +214,13 @@ export class Run<TResources> {
     return { state, store, resources, signal, attempt: 1, workflowId, clock, split };
   }
 
-  async #dispatch(state: string, entry: StateEntry<TResources>): Promise<string> {
+  #dispatch(state: string, entry: StateEntry<TResources>): Promise<string> {
     const signal = this.#controller.signal;
     const split = this.#joinInput;
     this.#joinInput = undefined;
     // A total timeout that fired between states fails the next dispatch before its task starts.
-    if (signal.aborted && entry.kind !== "saga") throw this.#fail(signal.reason as CanoError, state, 0);
+    if (signal.aborted && entry.kind !== "saga")
+      return Promise.reject(this.#fail(signal.reason as CanoError, state, 0));
     switch (entry.kind) {
       case "split":
         return this.#dispatchSplit(state, entry.split, this.#context(state, signal, split));
@@ -227,39 +228,32 @@ export class Run<TResources> {
         this.#sagaSignal ??= new AbortController().signal;
         return this.#dispatchSaga(state, entry, this.#context(state, this.#sagaSignal, split));
       default: {
-        const ctx = this.#context(state, signal, split);
-        const { value, attempts } = await this.#runTask(state, entry.taskId, entry.task, ctx);
-        return this.#transition(state, entry.taskId, entry.task.to, value, attempts);
+        const { taskId, task } = entry;
+        const target: AttemptTarget<TResources> = { state, taskId, task, attempt: 0 };
+        return this.#runTask(target, this.#context(state, signal, split), (value) =>
+          this.#transition(state, taskId, task.to, value, target.attempt),
+        );
       }
     }
   }
 
-  /** Runs one task with its retry settings, raced against the run's signal unless it winds down itself. */
-  async #runTask(
-    state: string,
-    taskId: string,
-    task: Task<unknown, TResources>,
+  /**
+   * Runs one task with its retry settings, raced against the run's signal unless it winds down
+   * itself, and hands its value to `then`; `target.attempt` says how far its retries went. (One
+   * promise chain rather than `async` frames: this is the hot path of every transition.)
+   */
+  #runTask<T>(
+    target: AttemptTarget<TResources>,
     ctx: TaskContext<TResources>,
-  ): Promise<{ readonly value: unknown; readonly attempts: number }> {
+    then: (value: unknown) => T,
+  ): Promise<T> {
     const { clock, workflowId } = this.#scope;
+    const { state, taskId, task } = target;
     const abortable = this.#abortable && ctx.signal === this.#controller.signal;
-    const target: AttemptTarget<TResources> = { state, taskId, task, attempt: 0 };
     this.#scope.emit?.({ type: "task_start", at: clock.now(), workflowId, state, taskId });
     const resumed = this.#resumeCursor?.state === state ? this.#resumeCursor.cursor : undefined;
     this.#resumeCursor = undefined;
-    try {
-      // An observer of task_start may have stopped the run already.
-      if (abortable) ctx.signal.throwIfAborted();
-      const running = task.execute(ctx, {
-        attempts: (body) => runAttempts(this.#scope, target, ctx, abortable, body),
-        cursor: resumed,
-        saveCursor: (cursor) => this.#saveCursor(state, taskId, cursor),
-      });
-      const value = await (abortable && task.cancellation === "race"
-        ? raceAbort(running, ctx.signal)
-        : running);
-      return { value, attempts: target.attempt };
-    } catch (thrown) {
+    const failed = (thrown: unknown): never => {
       const error = toCanoError(thrown, `Task "${taskId}"`);
       this.#scope.emit?.({
         type: "task_failure",
@@ -270,6 +264,24 @@ export class Run<TResources> {
         error: error.toJSON(),
       });
       throw this.#fail(error, state, target.attempt);
+    };
+    try {
+      // An observer of task_start may have stopped the run already.
+      if (abortable) ctx.signal.throwIfAborted();
+      const running =
+        task.body !== undefined
+          ? runAttempts(this.#scope, target, ctx, abortable, task.body)
+          : task.execute(ctx, {
+              attempts: (body) => runAttempts(this.#scope, target, ctx, abortable, body),
+              cursor: resumed,
+              saveCursor: (cursor) => this.#saveCursor(state, taskId, cursor),
+            });
+      return (abortable && task.cancellation === "race" ? raceAbort(running, ctx.signal) : running).then(
+        then,
+        failed,
+      );
+    } catch (thrown) {
+      return new Promise((settle) => settle(failed(thrown)));
     }
   }
 
@@ -350,7 +362,9 @@ export class Run<TResources> {
     ctx: TaskContext<TResources>,
   ): Promise<string> {
     const { taskId, step } = entry;
-    const { value, attempts } = await this.#runTask(state, taskId, step.forward, ctx);
+    const target: AttemptTarget<TResources> = { state, taskId, task: step.forward, attempt: 0 };
+    const value = await this.#runTask(target, ctx, (result) => result);
+    const attempts = target.attempt;
     const outcome = value as Partial<SagaOutcome<unknown, unknown>> | undefined;
     if (typeof outcome !== "object" || outcome === null || !("next" in outcome)) {
       const problem = engineError(

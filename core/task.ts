@@ -96,6 +96,11 @@ export interface Task<TTo = string, TResources = unknown> {
    * once; `"cooperative"` lets the task see `ctx.signal`, wind down (a stream flushes) and throw.
    */
   readonly cancellation: "race" | "cooperative";
+  /**
+   * @internal For tasks that are nothing but a retried body (`task`, `router`): the body itself, so
+   * the engine can skip building a runtime for them. `execute` does the same thing.
+   */
+  readonly body?: (ctx: TaskContext<TResources>) => TTo | Promise<TTo>;
   /** @internal Drives the task; `runtime.attempts` wraps the part that is retried. */
   readonly execute: (ctx: TaskContext<TResources>, runtime: TaskRuntime<TResources>) => Promise<TTo>;
 }
@@ -173,7 +178,7 @@ export function task<TTo, TResources>(
 ): Task<TTo, TResources> {
   requireFunctions("task", definition, ["run"]);
   const { run } = definition;
-  return { ...settings("task", definition), execute: (_ctx, { attempts }) => attempts(run) };
+  return { ...settings("task", definition), body: run, execute: (_ctx, { attempts }) => attempts(run) };
 }
 
 /**
@@ -193,7 +198,7 @@ export function router<TTo extends string, TResources>(
 ): Task<TTo, TResources> {
   requireFunctions("router", definition, ["route"]);
   const { route } = definition;
-  return { ...settings("router", definition), execute: (_ctx, { attempts }) => attempts(route) };
+  return { ...settings("router", definition), body: route, execute: (_ctx, { attempts }) => attempts(route) };
 }
 
 /** The three phases of a {@link node}. */
