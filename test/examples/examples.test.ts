@@ -51,6 +51,14 @@ const expectations: Record<string, RegExp[]> = {
     /partialTimeout\(\) after 100 ms: swift 42; best swift at 42\s+failed: broken.*\s+cancelled: \[slowpoke\]/,
     /final state: done/,
   ],
+  "scheduler.ts": [
+    /preview of cron "30 2 \* \* \*" \(Europe\/Berlin\) from 2026-03-27:\s+2026-03-27T01:30:00\.000Z\s+2026-03-28T01:30:00\.000Z\s+2026-03-29T01:00:00\.000Z/,
+    /tick:1 started \(schedule\)/,
+    /reindex:1 started \(manual\)\s+second trigger refused \(workflow\)/,
+    /status while reindex runs:[\s\S]*reindex\s+manual\s+running\s+runs 1/,
+    /stopped: 0 timed out, 0 teardown errors/,
+    /runs: heartbeat ([5-9]|\d{2,}), tick [1-9]\d*, reindex 1$/m,
+  ],
   "stream-windows.ts": [
     /window of 3: ORDER-0 ORDER-1 ORDER-2\s+committed cursor 3[\s\S]*window of 3: ORDER-3 ORDER-4 ORDER-5\s+committed cursor 6[\s\S]*window of 2: ORDER-6 ORDER-7\s+committed cursor 8/,
     /duration window[\s\S]*window of 3: ORDER-0 ORDER-1 ORDER-2[\s\S]*window of 2: ORDER-3 ORDER-4\s+committed cursor 5[\s\S]*window of 1: ORDER-5\s+committed cursor 6/,
