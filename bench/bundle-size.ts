@@ -8,7 +8,7 @@ import { build } from "esbuild";
 import type { Row } from "./harness.ts";
 
 /** Entry modules, as source text resolved from the package root ("cano" is the package itself). */
-const entries = {
+export const entries = {
   canoWhole: `export * from "cano";`,
   canoMinimal: `
     import { exponential, task, Workflow } from "cano";
@@ -31,22 +31,33 @@ const entries = {
     export const run = (call) => policy.execute(call);`,
 } as const;
 
-/** The minified + gzipped size of one entry, in KB (1,024 bytes). */
-export async function gzippedKb(contents: string, resolveDir = process.cwd()): Promise<number> {
-  const result = await build({
-    stdin: { contents, resolveDir, loader: "js" },
+function bundle(contents: string) {
+  return build({
+    stdin: { contents, resolveDir: process.cwd(), loader: "js" },
     bundle: true,
     minify: true,
     format: "esm",
     platform: "browser",
     write: false,
+    metafile: true,
     logLevel: "warning",
   });
-  const bytes = result.outputFiles.reduce(
-    (sum, file) => sum + gzipSync(file.contents, { level: 9 }).length,
-    0,
-  );
+}
+
+/** The minified + gzipped size of one entry, in KB (1,024 bytes). */
+export async function gzippedKb(contents: string): Promise<number> {
+  const { outputFiles } = await bundle(contents);
+  const bytes = outputFiles.reduce((sum, file) => sum + gzipSync(file.contents, { level: 9 }).length, 0);
   return bytes / 1_024;
+}
+
+/** The minified bytes each input module contributes to the bundle of `entry`, largest first. */
+export async function bundleBreakdown(entry: keyof typeof entries): Promise<[string, number][]> {
+  const { metafile } = await bundle(entries[entry]);
+  const inputs = Object.values(metafile.outputs).flatMap((output) => Object.entries(output.inputs));
+  return inputs
+    .map(([path, { bytesInOutput }]): [string, number] => [path, bytesInOutput])
+    .sort((a, b) => b[1] - a[1]);
 }
 
 /** The rows of case 7 (sizes are not timings: this case is exact and repeatable). */

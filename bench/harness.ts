@@ -78,7 +78,7 @@ export interface Judged extends Row {
 /** Adds the ratio and the verdict to a row. */
 export function judge(row: Row): Judged {
   // Heap growth can be zero or negative: no meaningful ratio then.
-  const ratio = row.baseline > 0 ? row.engine / row.baseline : Number.NaN;
+  const ratio = row.baseline > 0 && row.engine > 0 ? row.engine / row.baseline : Number.NaN;
   const { target } = row;
   const met =
     target.kind === "ratio-max"

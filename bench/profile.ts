@@ -12,6 +12,8 @@ interface CpuProfile {
   readonly nodes: readonly {
     readonly id: number;
     readonly callFrame: { readonly functionName: string; readonly url: string; readonly lineNumber: number };
+    /** Samples per 1-based line of the script, when V8 recorded them. */
+    readonly positionTicks?: readonly { readonly line: number; readonly ticks: number }[];
   }[];
   readonly samples: readonly number[];
 }
@@ -22,6 +24,8 @@ export interface SelfTime {
   /** `core/<file>.ts:<line>` for engine code, else the script and line the profile names. */
   readonly where: string;
   readonly percent: number;
+  /** Its hottest lines: where, the line's text, and the share of the function's samples. */
+  readonly hotLines: readonly string[];
 }
 
 /** Calls `run` back to back for `seconds` (the child process being profiled). */
@@ -35,57 +39,117 @@ export async function loop(run: () => Promise<unknown>, seconds: number): Promis
   return calls;
 }
 
-/** Where a function of `dist/core/<file>.js` starting at 0-based `line` is in `core/<file>.ts`. */
-function sourceLine(distPath: string, line: number, name: string): string | undefined {
-  const source = distPath.replace(/[/\\]dist[/\\]core[/\\]/, "/core/").replace(/\.js$/, ".ts");
-  if (!existsSync(source)) return undefined;
-  const lines = readFileSync(source, "utf8").split("\n");
-  const relative = `core/${source.split("/core/")[1]}`;
+/** A `dist/core/<file>.js` script and its `core/<file>.ts` source, line by line. */
+interface Mapped {
+  readonly relative: string;
+  readonly dist: readonly string[];
+  readonly source: readonly string[];
+}
+
+const mappedFiles = new Map<string, Mapped | undefined>();
+
+function mapped(distPath: string): Mapped | undefined {
+  if (!mappedFiles.has(distPath)) {
+    const source = distPath.replace(/[/\\]dist[/\\]core[/\\]/, "/core/").replace(/\.js$/, ".ts");
+    mappedFiles.set(
+      distPath,
+      existsSync(source)
+        ? {
+            relative: `core/${source.split("/core/")[1]}`,
+            dist: readFileSync(distPath, "utf8").split("\n"),
+            source: readFileSync(source, "utf8").split("\n"),
+          }
+        : undefined,
+    );
+  }
+  return mappedFiles.get(distPath);
+}
+
+/**
+ * The 0-based source line of 0-based dist line `line`: tsc only erases types, so the same text
+ * usually appears in the source, at or after `from`; -1 when it does not.
+ */
+function sameText(file: Mapped, line: number, from = 0): number {
+  const wanted = file.dist[line]?.trim();
+  if (wanted === undefined || wanted === "") return -1;
+  const after = file.source.findIndex((text, i) => i >= from && text.trim() === wanted);
+  return after >= 0 ? after : file.source.findIndex((text) => text.trim() === wanted);
+}
+
+/** The 0-based source line where the function `name` starting at dist line `line` is declared. */
+function functionLine(file: Mapped, line: number, name: string): number {
   const escaped = name.replace(/[$#]/g, "\\$&");
-  const byName =
-    name === "" || name === "(anonymous)"
+  const patterns =
+    name === ""
       ? []
       : [
           new RegExp(`\\bfunction\\*?\\s+${escaped}\\b`),
+          new RegExp(`\\bclass\\s+${escaped}\\b`), // a constructor is profiled under its class name
           new RegExp(`^\\s*(?:(?:static|async|get|set|readonly)\\s+)*${escaped}\\s*[<(]`),
           new RegExp(`(?:^|[\\s.])${escaped}\\s*[:=]\\s*(?:async\\s*)?(?:\\(|function|[a-z]\\w*\\s*=>)`),
         ];
-  for (const pattern of byName) {
-    const index = lines.findIndex((text) => pattern.test(text));
-    if (index >= 0) return `${relative}:${index + 1}`;
+  // A name can match an interface member or a call too: take the match nearest where the line should be.
+  const expected = (line * file.source.length) / file.dist.length;
+  for (const pattern of patterns) {
+    const matches = file.source.flatMap((text, i) => (pattern.test(text) ? [i] : []));
+    if (matches.length > 0)
+      return matches.reduce((best, i) => (Math.abs(i - expected) < Math.abs(best - expected) ? i : best));
   }
-  // Anonymous: tsc only erases types, so the line that starts the function usually reads the same.
-  const distLines = readFileSync(distPath, "utf8").split("\n");
-  const wanted = distLines[line]?.trim();
-  if (wanted === undefined || wanted === "") return undefined;
-  const index = lines.findIndex((text) => text.trim() === wanted);
-  return index >= 0 ? `${relative}:${index + 1}` : `${relative} (near dist line ${line + 1})`;
+  return sameText(file, line);
 }
 
 /** The functions with the most self time in `profile`, as percentages of all samples. */
 export function topSelfTime(profile: CpuProfile, count: number): SelfTime[] {
   const hits = new Map<number, number>();
   for (const id of profile.samples) hits.set(id, (hits.get(id) ?? 0) + 1);
-  const byFunction = new Map<string, { name: string; where: string; hits: number }>();
-  for (const { id, callFrame } of profile.nodes) {
+  const byFunction = new Map<
+    string,
+    { name: string; where: string; hits: number; lines: Map<string, number> }
+  >();
+  for (const { id, callFrame, positionTicks = [] } of profile.nodes) {
     const n = hits.get(id) ?? 0;
     if (n === 0) continue;
     const { functionName, url, lineNumber } = callFrame;
-    const name = functionName === "" ? "(anonymous)" : functionName;
     const path = url.startsWith("file://") ? fileURLToPath(url) : url;
+    const file = /[/\\]dist[/\\]core[/\\]/.test(path) ? mapped(path) : undefined;
+    const start = file === undefined ? -1 : functionLine(file, lineNumber, functionName);
+    const shortPath = path.replace(`${process.cwd()}/`, "");
     const where =
-      (/[/\\]dist[/\\]core[/\\]/.test(path) ? sourceLine(path, lineNumber, functionName) : undefined) ??
-      (path === "" ? "" : `${path.replace(`${process.cwd()}/`, "")}:${lineNumber + 1}`);
+      file === undefined
+        ? path === ""
+          ? ""
+          : `${shortPath}:${lineNumber + 1}`
+        : start >= 0
+          ? `${file.relative}:${start + 1}`
+          : `${shortPath}:${lineNumber + 1}`;
+    const name = functionName === "" ? "(anonymous)" : functionName;
     const key = `${name} ${where}`;
-    const entry = byFunction.get(key) ?? { name, where, hits: 0 };
+    const entry = byFunction.get(key) ?? { name, where, hits: 0, lines: new Map<string, number>() };
     entry.hits += n;
+    for (const { line, ticks } of positionTicks) {
+      const at = file === undefined ? -1 : sameText(file, line - 1, Math.max(0, start));
+      const label =
+        file === undefined
+          ? `${shortPath}:${line}`
+          : at >= 0
+            ? `${file.relative}:${at + 1}  ${file.source[at]!.trim().slice(0, 70)}`
+            : `${shortPath}:${line}  ${file.dist[line - 1]?.trim().slice(0, 70) ?? ""}`;
+      entry.lines.set(label, (entry.lines.get(label) ?? 0) + ticks);
+    }
     byFunction.set(key, entry);
   }
   const total = profile.samples.length;
   return [...byFunction.values()]
     .sort((a, b) => b.hits - a.hits)
     .slice(0, count)
-    .map(({ name, where, hits: n }) => ({ name, where, percent: (100 * n) / total }));
+    .map(({ name, where, hits: n, lines }) => {
+      const lineTotal = [...lines.values()].reduce((sum, ticks) => sum + ticks, 0);
+      const hotLines = [...lines.entries()]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 3)
+        .map(([label, ticks]) => `${((100 * ticks) / lineTotal).toFixed(0).padStart(3)} %  ${label}`);
+      return { name, where, percent: (100 * n) / total, hotLines };
+    });
 }
 
 /** Profiles `runner` for `seconds` in a child `node --cpu-prof`, and returns its top self-time functions. */

@@ -5,10 +5,11 @@
  *   npm run bench                      the table
  *   npm run bench -- --json            the table, and bench/results.json
  *   npm run bench -- --profile engine  a CPU profile of one runner (see `runners` below)
+ *   npm run bench -- --sizes canoMinimal  the minified bytes per module of one bundle of case 7
  */
 import { writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { bundleRows } from "./bundle-size.ts";
+import { bundleBreakdown, bundleRows, entries } from "./bundle-size.ts";
 import type { Judged, Row } from "./harness.ts";
 import { formatTable, judge, machine } from "./harness.ts";
 import { memoryRows } from "./memory.ts";
@@ -69,16 +70,29 @@ async function benchmarks(json: boolean): Promise<void> {
 }
 
 const loopName = option("--loop");
+const sizesOf = option("--sizes");
 const profileName = option("--profile");
 const seconds = Number(option("--seconds") ?? 10);
 if (loopName !== undefined) {
   const calls = await loop(runner(loopName), seconds);
   console.log(`${loopName}: ${calls} calls in ${seconds} s`);
+} else if (sizesOf !== undefined) {
+  if (!(sizesOf in entries))
+    throw new Error(`bench: --sizes expects one of ${Object.keys(entries).join(", ")}`);
+  const breakdown = await bundleBreakdown(sizesOf as keyof typeof entries);
+  const total = breakdown.reduce((sum, [, bytes]) => sum + bytes, 0);
+  for (const [path, bytes] of breakdown)
+    console.log(
+      `${String(bytes).padStart(7)} B  ${((100 * bytes) / total).toFixed(1).padStart(5)} %  ${path}`,
+    );
+  console.log(`${String(total).padStart(7)} B  minified, before gzip`);
 } else if (profileName !== undefined) {
   runner(profileName); // fail here, not in the child, on a typo
   const top = profileRunner(fileURLToPath(import.meta.url), profileName, seconds);
-  for (const { name, where, percent } of top)
+  for (const { name, where, percent, hotLines } of top) {
     console.log(`${percent.toFixed(1).padStart(5)} %  ${name.padEnd(28)} ${where}`);
+    if (where.startsWith("core/")) for (const line of hotLines) console.log(`           ${line}`);
+  }
 } else {
   await benchmarks(process.argv.includes("--json"));
 }
