@@ -1,4 +1,6 @@
-import { execFile } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
+import { once } from "node:events";
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -83,10 +85,13 @@ const expectations: Record<string, RegExp[]> = {
   ],
 };
 
+/** Examples that keep serving until stopped; each has its own test below. */
+const servers = ["http-server.ts"];
+
 describe("examples", () => {
   it("has an expectation for every example file", () => {
     const files = readdirSync(join(root, "examples")).filter((f) => f.endsWith(".ts"));
-    expect(files.sort()).toEqual(Object.keys(expectations).sort());
+    expect(files.sort()).toEqual([...Object.keys(expectations), ...servers].sort());
   });
 
   it.each(Object.entries(expectations))(
@@ -99,6 +104,58 @@ describe("examples", () => {
       for (const pattern of patterns) expect(stdout).toMatch(pattern);
     },
   );
+});
+
+/** Resolves with the child's output once it matches `pattern`; rejects if the child exits or `ms` pass first. */
+function printed(child: ChildProcess, pattern: RegExp, ms: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let output = "";
+    const deadline = setTimeout(() => reject(new Error(`no ${pattern} within ${ms} ms:\n${output}`)), ms);
+    child.stdout?.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+      if (pattern.test(output)) {
+        clearTimeout(deadline);
+        resolve(output);
+      }
+    });
+    child.once("exit", (code) => {
+      clearTimeout(deadline);
+      reject(new Error(`exited with ${code} before printing ${pattern}:\n${output}`));
+    });
+  });
+}
+
+describe("examples that serve", () => {
+  it("http-server.ts prints curl commands and answers them over its socket until stopped", async () => {
+    const { CANO_API_TOKEN: _ignored, ...env } = process.env;
+    const child = spawn(tsx, ["--conditions=source", join("examples", "http-server.ts"), "--port", "0"], {
+      cwd: root,
+      env,
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    try {
+      const output = await printed(child, /Press Ctrl\+C to stop\./, 30_000);
+      const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1];
+      expect(output).toMatch(
+        /curl -s -X POST http:\/\/127\.0\.0\.1:\d+\/workflows\/order\/runs -H 'Authorization: Bearer demo-token'/,
+      );
+      const listed = await fetch(`${url}/workflows`);
+      expect(await listed.json()).toMatchObject({ workflows: [{ name: "order", initial: "reserve" }] });
+      const started = await fetch(`${url}/workflows/order/runs`, {
+        method: "POST",
+        headers: { authorization: "Bearer demo-token", "content-type": "application/json" },
+        body: JSON.stringify({ input: { sku: "A-1", quantity: 2 } }),
+      });
+      expect(started.status).toBe(201);
+      const { run } = (await started.json()) as { run: { id: string } };
+      const events = await (await fetch(`${url}/runs/${run.id}/events`)).text();
+      expect(events).toMatch(/"type":"retry"/);
+      expect(events).toMatch(/event: end\ndata: \{"run":\{.*"status":"completed","state":"done"/);
+    } finally {
+      child.kill("SIGTERM");
+      if (child.exitCode === null && child.signalCode === null) await once(child, "exit");
+    }
+  }, 60_000);
 });
 
 describe("README", () => {

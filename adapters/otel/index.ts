@@ -1,0 +1,9 @@
+/**
+ * `cano/otel`: OpenTelemetry spans and `cano_*` metrics from workflow events, using only
+ * `@opentelemetry/api`.
+ */
+
+export type { CanoMetricName } from "./metrics.ts";
+export { canoMetricNames } from "./metrics.ts";
+export type { OtelObserverOptions } from "./observer.ts";
+export { OtelObserver } from "./observer.ts";
