@@ -1,0 +1,131 @@
+// The root wrangler.toml, checked from Node with the real wrangler CLI: the crons the example
+// Worker uses are declared, `wrangler deploy --dry-run` bundles it, and `wrangler dev` serves it
+// locally with no account.
+import type { ChildProcess } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { assertCronsDeclared, readRunStream } from "cano/cloudflare";
+import { afterAll, describe, expect, it } from "vitest";
+import { triggers } from "../../../examples/worker/triggers.ts";
+
+const run = promisify(execFile);
+const root = join(import.meta.dirname, "..", "..", "..");
+const wrangler = join(root, "node_modules", ".bin", "wrangler");
+const toml = readFileSync(join(root, "wrangler.toml"), "utf8");
+const wranglerEnv = { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" };
+const scratch = mkdtempSync(join(tmpdir(), "cano-wrangler-"));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+describe("wrangler.toml at the root", () => {
+  it("lists every cron used in code under [triggers] crons", () => {
+    expect(triggers.crons.length).toBeGreaterThan(0);
+    assertCronsDeclared(triggers.crons, toml);
+  });
+
+  it("a cron missing from it is a clear error naming the cron", () => {
+    const without = toml.replace(/^crons = .*$/m, "crons = []");
+    expect(() => assertCronsDeclared(triggers.crons, without)).toThrow(
+      /"0 3 \* \* \*" is used in code but missing from wrangler.toml \[triggers\] crons/,
+    );
+  });
+
+  it("deploys the example Worker in a dry run", { timeout: 120_000 }, async () => {
+    const outdir = join(scratch, "dry-run");
+    const { stdout } = await run(wrangler, ["deploy", "--dry-run", "--outdir", outdir], {
+      cwd: root,
+      env: wranglerEnv,
+      timeout: 110_000,
+    });
+    expect(stdout).toContain("env.RUN_HOST (RunHost)");
+    expect(stdout).toContain("--dry-run: exiting now.");
+    const bundle = readFileSync(
+      join(outdir, readdirSync(outdir).find((f) => f.endsWith(".js")) ?? ""),
+      "utf8",
+    );
+    expect(bundle).toContain("cano_host_meta");
+  });
+});
+
+/** A free TCP port on 127.0.0.1. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0));
+    });
+  });
+}
+
+/** Resolves once the child prints "Ready on"; rejects if it exits first. */
+function ready(child: ChildProcess): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let output = "";
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes("Ready on")) resolve();
+    };
+    child.stdout?.on("data", onData);
+    child.stderr?.on("data", onData);
+    child.once("exit", (code) => reject(new Error(`wrangler dev exited with ${code}:\n${output}`)));
+  });
+}
+
+/** Stops the child's process group: SIGTERM, then SIGKILL if it is still there after 10 s. */
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.pid === undefined || child.exitCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  process.kill(-child.pid, "SIGTERM");
+  const timer = setTimeout(() => child.pid !== undefined && process.kill(-child.pid, "SIGKILL"), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+describe("npx wrangler dev", () => {
+  it("serves the example Worker on 127.0.0.1 with no account", { timeout: 90_000 }, async () => {
+    const port = await freePort();
+    const args = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--test-scheduled"];
+    const child = spawn(wrangler, [...args, "--persist-to", join(scratch, "state")], {
+      cwd: root,
+      env: wranglerEnv,
+      detached: true, // its own process group, so workerd goes down with it
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    try {
+      await ready(child);
+      const base = `http://127.0.0.1:${port}`;
+      const signal = AbortSignal.timeout(30_000);
+      const home = await fetch(`${base}/`, { signal });
+      expect(await home.json()).toMatchObject({ workflows: ["greet", "order", "nightly-report"] });
+
+      const started = await fetch(`${base}/runs`, {
+        method: "POST",
+        body: JSON.stringify({ workflow: "greet", input: { name: "Ada" } }),
+        signal,
+      });
+      expect(started.status).toBe(202);
+      const { id } = (await started.json()) as { id: string };
+      let end: unknown;
+      for await (const item of readRunStream(await fetch(`${base}/runs/${id}/events`, { signal }))) {
+        if (item.kind === "end") end = item.run;
+      }
+      expect(end).toMatchObject({ status: "completed", state: "done" });
+
+      const unknown = await fetch(`${base}/runs`, { method: "POST", body: '{"workflow":"nope"}', signal });
+      expect(unknown.status).toBe(404);
+      expect(await unknown.json()).toMatchObject({ error: { code: "unknown_workflow" } });
+
+      const scheduled = await fetch(`${base}/__scheduled?cron=${encodeURIComponent("0 3 * * *")}`, {
+        signal,
+      });
+      expect(await scheduled.text()).toContain("Ran scheduled event");
+    } finally {
+      await stop(child);
+    }
+  });
+});
