@@ -1,5 +1,6 @@
-import { CanoError } from "./errors.ts";
+import { CanoError, describeThrown } from "./errors.ts";
 import { withDefaults } from "./options.ts";
+import { didYouMean } from "./suggest.ts";
 
 /**
  * How long a scheduled flow waits after consecutive failed runs, and when it gives up ("trips").
@@ -29,18 +30,49 @@ export const defaultBackoff: BackoffPolicy = Object.freeze({
   jitter: 0.1,
 });
 
+/** The option names {@link backoffPolicy} knows. */
+const optionNames: readonly (keyof BackoffPolicy)[] = [
+  "initialMs",
+  "multiplier",
+  "maxDelayMs",
+  "jitter",
+  "trip",
+];
+
+/** A received value for messages: numbers as written (`NaN`, not `null`), strings quoted. */
+function shown(value: unknown): string {
+  return typeof value === "number" ? String(value) : describeThrown(value);
+}
+
 function expect(ok: boolean, what: string, received: unknown): void {
-  if (!ok) throw new CanoError("configuration", `Backoff: ${what}, received ${String(received)}`);
+  if (!ok) throw new CanoError("configuration", `Backoff: ${what}, received ${shown(received)}`);
+}
+
+/** Refuses what is not an options object, and unknown option names (with the closest known one). */
+function checkNames(options: unknown): void {
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    throw new CanoError("configuration", `Backoff: expected an options object, received ${shown(options)}`);
+  }
+  for (const name of Object.keys(options)) {
+    if (!(optionNames as readonly string[]).includes(name)) {
+      throw new CanoError(
+        "configuration",
+        `Backoff: unknown option "${name}".${didYouMean(name, optionNames)}`,
+      );
+    }
+  }
 }
 
 /**
  * A validated {@link BackoffPolicy}: the defaults ({@link defaultBackoff}) with `options` on top.
- * `trip: 3` trips a flow on its third failure in a row; `trip: 0` on the first.
+ * `trip: 3` trips a flow on its third failure in a row; `trip: 0` on the first. An unknown option
+ * name or a value of the wrong type is a `configuration` error.
  *
  * @example
  * scheduler.backoff("sync", backoffPolicy({ initialMs: 5_000, trip: 5 }))
  */
 export function backoffPolicy(options: BackoffOptions = {}): BackoffPolicy {
+  checkNames(options);
   const policy = withDefaults<BackoffPolicy>(defaultBackoff, options);
   const { initialMs, multiplier, maxDelayMs, jitter, trip } = policy;
   expect(Number.isFinite(initialMs) && initialMs >= 0, "initialMs must be a finite number ≥ 0", initialMs);

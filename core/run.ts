@@ -86,7 +86,8 @@ export async function executeRun<TResources>(
     return final;
   } catch (error) {
     failure = toCanoError(error, "Workflow");
-    if (failure.code === "cancelled" || failure.errors?.[0]?.code === "cancelled") outcome = "cancelled";
+    // As in the seed, a cancellation whose rollback failed is a failure (the scheduler agrees).
+    if (failure.code === "cancelled") outcome = "cancelled";
     throw failure;
   } finally {
     for (const error of await teardownResources(definition.resources as object, setUp)) {

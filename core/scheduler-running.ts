@@ -1,15 +1,14 @@
-import type { BackoffPolicy } from "./backoff.ts";
-import type { CancelTimer, Clock } from "./clock.ts";
+import type { Clock } from "./clock.ts";
 import type { CanoErrorJson } from "./errors.ts";
-import { CanoError, describeThrown, isCanoError, toCanoError } from "./errors.ts";
+import { CanoError, describeThrown, toCanoError } from "./errors.ts";
 import type { Random } from "./random.ts";
+import { randomId } from "./random.ts";
 import { teardownResources } from "./resources.ts";
-import type { OrchestrateOptions } from "./run.ts";
-import type { FlowInfo, FlowStatus, RunCause, SchedulerEvent, SkipReason } from "./scheduler-status.ts";
+import type { Flow, FlowSpec } from "./scheduler-planning.ts";
+import { Planner } from "./scheduler-planning.ts";
+import type { FlowInfo, RunCause, SchedulerEvent, SkipReason } from "./scheduler-status.ts";
 import { blockedBy, decideOutcome } from "./scheduler-status.ts";
 import { didYouMean } from "./suggest.ts";
-import type { Trigger, TriggerContext } from "./trigger.ts";
-import { checkedNext, plannedUntil } from "./trigger.ts";
 
 /** Options of {@link RunningScheduler.stop}. */
 export interface StopOptions {
@@ -19,7 +18,10 @@ export interface StopOptions {
 
 /** What {@link RunningScheduler.stop} did. Plain JSON. */
 export interface StopResult {
-  /** Flows whose run had not ended when the wait ran out; their resources were torn down anyway. */
+  /**
+   * Flows whose run had not ended, or whose last fire time was not saved yet, when the wait ran out;
+   * their resources were torn down anyway.
+   */
   readonly timedOut: readonly string[];
   /** Resource teardowns that failed, in teardown order (last flow first). */
   readonly teardownErrors: readonly CanoErrorJson[];
@@ -27,11 +29,12 @@ export interface StopResult {
 
 /**
  * The handle `Scheduler.start()` returns: flows are running on their triggers; steer them by id.
- * Unknown ids are `configuration` errors; refused commands are `workflow` errors.
+ * Unknown ids are `configuration` errors; refused commands are `workflow` errors. Commands may be
+ * called from `onEvent`: events go out after the change they report, so the flow's status is current.
  *
  * @example
  * const running = await scheduler.start();
- * const runId = running.trigger("reindex");              // "reindex:1"
+ * const runId = running.trigger("reindex");              // "reindex:1-3f9c2a7b"
  * const info = running.status("sync");
  * if (info.status === "tripped") running.reset("sync");  // after fixing what broke
  * const { timedOut } = await running.stop({ timeoutMs: 10_000 });
@@ -42,31 +45,27 @@ export interface RunningScheduler {
    * Refused while the flow is running or tripped (`reset` it first) and once stopping.
    */
   trigger(id: string): string;
-  /** Cancels the flow's run through its `AbortSignal` (its saga rolls back); the flow goes back to idle. False if none was running. */
+  /**
+   * Cancels the flow's run through its `AbortSignal` (its saga rolls back); once it ends the flow is
+   * idle, or backing off if the rollback failed (a failure). True if this call cancelled a run; false
+   * if none was running or it was already cancelled and is still ending.
+   */
   cancel(id: string): boolean;
-  /** Clears the failure streak and any backoff window; the flow becomes idle unless it is running. */
+  /**
+   * Clears the failure streak and any backoff window and asks the trigger again; the flow becomes
+   * idle unless it is running. Refused once stopping, as nothing is planned any more.
+   */
   reset(id: string): void;
   /** The flow's status and counters. */
   status(id: string): FlowInfo;
   /** Every flow's status and counters, in registration order. */
   list(): FlowInfo[];
   /**
-   * Stops firing, cancels the runs in progress so their sagas roll back, waits for them up to
-   * `timeoutMs`, then tears every flow's resources down, last set up first. Idempotent: later calls
-   * return the first call's result.
+   * Stops firing, cancels the runs in progress so their sagas roll back, waits up to `timeoutMs` for
+   * them and for the last fire times being saved, then tears every flow's resources down, last set
+   * up first. Idempotent: later calls return the first call's result.
    */
   stop(options?: StopOptions): Promise<StopResult>;
-}
-
-/** @internal A registered flow, as the builder hands it over. */
-export interface FlowSpec {
-  readonly id: string;
-  readonly trigger: Trigger;
-  readonly policy: BackoffPolicy;
-  /** The workflow's resources object, set up once for all its runs. */
-  readonly resources: object;
-  /** Runs the workflow once from the flow's initial state. */
-  readonly run: (options: OrchestrateOptions) => Promise<unknown>;
 }
 
 /** @internal What the running scheduler is built with. */
@@ -82,27 +81,9 @@ export interface RunningSettings {
   readonly restored: ReadonlyMap<string, number>;
 }
 
-/** A flow's mutable state while the scheduler runs. */
-interface Flow extends FlowSpec {
-  status: FlowStatus;
-  streak: number;
-  runs: number;
-  failures: number;
-  cancelled: number;
-  skipped: number;
-  lastRunId: string | undefined;
-  lastRunAt: number | undefined;
-  lastEndAt: number | undefined;
-  lastFireAt: number | undefined;
-  nextFireAt: number | undefined;
-  /** Catch-up runs still owed by the last wake-up; they run back to back while runs succeed. */
-  owed: number;
-  controller: AbortController | undefined;
-  /** The run in progress, settled (never rejected) once its outcome has been applied. */
-  inFlight: Promise<void> | undefined;
-  cancelTimer: CancelTimer | undefined;
-  /** True while a wake-up is handled, so a plan made from it waits for a timer instead of recursing. */
-  waking: boolean;
+/** @internal The default workflow id of a flow's `run`-th run: unique across processes and within a millisecond. */
+export function defaultRunId(flowId: string, run: number): string {
+  return `${flowId}:${run}-${randomId().slice(0, 8)}`;
 }
 
 const defaultStopTimeoutMs = 30_000;
@@ -111,11 +92,20 @@ const defaultStopTimeoutMs = 30_000;
 export class RunningFlows implements RunningScheduler {
   readonly #flows = new Map<string, Flow>();
   readonly #settings: RunningSettings;
+  readonly #planner: Planner;
   #closed = false;
   #stopped: Promise<StopResult> | undefined;
+  #randomReported = false;
 
   constructor(specs: readonly FlowSpec[], settings: RunningSettings) {
     this.#settings = settings;
+    this.#planner = new Planner({
+      clock: settings.clock,
+      maxWaitMs: settings.maxWaitMs,
+      emit: settings.emit,
+      isClosed: () => this.#closed,
+      startRun: (flow, cause) => this.#startRun(flow, cause),
+    });
     for (const spec of specs) {
       this.#flows.set(spec.id, {
         ...spec,
@@ -135,18 +125,20 @@ export class RunningFlows implements RunningScheduler {
         inFlight: undefined,
         cancelTimer: undefined,
         waking: false,
+        saving: undefined,
+        unsaved: undefined,
       });
     }
   }
 
   /** @internal Plans every flow's first wake-up; one due now (an `every` flow) fires at once. */
   begin(): void {
-    for (const flow of this.#flows.values()) this.#plan(flow);
+    for (const flow of this.#flows.values()) this.#planner.plan(flow);
   }
 
   trigger(id: string): string {
     const flow = this.#flow(id, "trigger");
-    if (this.#closed) throw refused(`trigger("${id}") was refused: the scheduler is stopping`);
+    if (this.#closed) throw refused(`trigger("${id}") was refused: ${stopping}`);
     if (flow.status.status === "running") {
       throw refused(
         `trigger("${id}") was refused: run "${flow.lastRunId}" is still going; a flow never runs twice at once. Wait for it, or cancel("${id}") it first`,
@@ -158,22 +150,25 @@ export class RunningFlows implements RunningScheduler {
       );
     }
     const runId = this.#startRun(flow, "manual");
-    this.#plan(flow);
+    if (runId === undefined) throw refused(`trigger("${id}") was refused: the flow cannot start a run now`);
+    this.#planner.plan(flow);
     return runId;
   }
 
   cancel(id: string): boolean {
     const flow = this.#flow(id, "cancel");
-    if (flow.controller === undefined) return false;
-    flow.controller.abort(new CanoError("cancelled", `Scheduler: flow "${id}" was cancelled`));
+    const { controller } = flow;
+    if (controller === undefined || controller.signal.aborted) return false;
+    controller.abort(new CanoError("cancelled", `Scheduler: flow "${id}" was cancelled`));
     return true;
   }
 
   reset(id: string): void {
     const flow = this.#flow(id, "reset");
+    if (this.#closed) throw refused(`reset("${id}") was refused: ${stopping}`);
     flow.streak = 0;
     if (flow.status.status !== "running") flow.status = { status: "idle" };
-    this.#plan(flow);
+    this.#planner.plan(flow);
   }
 
   status(id: string): FlowInfo {
@@ -201,17 +196,21 @@ export class RunningFlows implements RunningScheduler {
 
   async #shutDown(timeoutMs: number): Promise<StopResult> {
     this.#closed = true;
-    const inFlight: Promise<void>[] = [];
+    const pending: Promise<void>[] = [];
     for (const flow of this.#flows.values()) {
       flow.cancelTimer?.();
       flow.cancelTimer = undefined;
       flow.nextFireAt = undefined;
       flow.owed = 0;
       flow.controller?.abort(new CanoError("cancelled", "Scheduler: the scheduler is stopping"));
-      if (flow.inFlight !== undefined) inFlight.push(flow.inFlight);
+      // Nothing fires once closed, so no save starts after this: the chains in progress are the last.
+      if (flow.inFlight !== undefined) pending.push(flow.inFlight);
+      if (flow.saving !== undefined) pending.push(flow.saving);
     }
-    if (inFlight.length > 0) await this.#settledWithin(inFlight, timeoutMs);
-    const timedOut = [...this.#flows.values()].filter((flow) => flow.inFlight !== undefined).map((f) => f.id);
+    if (pending.length > 0) await this.#settledWithin(pending, timeoutMs);
+    const timedOut = [...this.#flows.values()]
+      .filter((flow) => flow.inFlight !== undefined || flow.saving !== undefined)
+      .map((flow) => flow.id);
     const teardownErrors: CanoErrorJson[] = [];
     for (const { resources, count } of [...this.#settings.held].reverse()) {
       for (const error of await teardownResources(resources, count)) teardownErrors.push(error.toJSON());
@@ -239,148 +238,17 @@ export class RunningFlows implements RunningScheduler {
     );
   }
 
-  /** Asks the trigger for the next planned time and waits for it, replacing any wait in progress. */
-  #plan(flow: Flow): void {
-    flow.cancelTimer?.();
-    flow.cancelTimer = undefined;
-    flow.nextFireAt = undefined;
-    if (this.#closed) return;
-    let at: number | undefined;
-    try {
-      at = checkedNext(
-        flow.trigger,
-        this.#context(flow, flow.status.status === "running", flow.lastFireAt),
-        flow.id,
-      );
-    } catch (error) {
-      this.#triggerFailed(flow, "next", error);
-      return;
-    }
-    if (at === undefined) return;
-    flow.nextFireAt = at;
-    const { clock, maxWaitMs } = this.#settings;
-    const check = () => {
-      flow.cancelTimer = undefined;
-      const remainingMs = at - clock.now();
-      // Wait in bounded chunks and re-read the clock each time: timers of a suspended process or a
-      // background tab fire late (or, after a clock change, early), and only the clock tells.
-      if (remainingMs > 0) flow.cancelTimer = clock.schedule(Math.min(remainingMs, maxWaitMs), check);
-      else this.#wake(flow, at);
-    };
-    if (at > clock.now() || !flow.waking) check();
-    else flow.cancelTimer = clock.schedule(0, check);
-  }
-
-  /** Handles the wake-up for `planned`: lists the times that passed, lets the trigger decide, runs or skips. */
-  #wake(flow: Flow, planned: number): void {
-    flow.waking = true;
-    try {
-      const now = this.#settings.clock.now();
-      const blocked = blockedBy(flow.status, now);
-      const context = this.#context(flow, flow.status.status === "running" || blocked === undefined, planned);
-      let listed: { readonly times: number[]; readonly truncated: boolean };
-      try {
-        listed = plannedUntil(flow.trigger, context, planned, flow.id);
-      } catch (error) {
-        this.#triggerFailed(flow, "next", error);
-        return;
-      }
-      const { times, truncated } = listed;
-      // A trigger whose onWake failed has tripped its flow: these times are skipped as for any tripped flow.
-      const runs = blocked === undefined ? this.#runsFor(flow, times, now, truncated) : undefined;
-      flow.lastFireAt = truncated ? now : times[times.length - 1]!;
-      this.#save(flow, flow.lastFireAt);
-      if (runs === undefined) this.#skip(flow, times.length, blocked ?? "tripped", planned);
-      else {
-        if (runs < times.length) this.#skip(flow, times.length - runs, "missed", planned);
-        if (runs > 0) {
-          flow.owed = runs - 1;
-          this.#startRun(flow, "schedule");
-        }
-      }
-      this.#plan(flow);
-    } finally {
-      flow.waking = false;
-    }
-  }
-
-  /** The trigger's answer to `onWake`, clamped to [0, planned]; `undefined` when it failed (reported). */
-  #runsFor(flow: Flow, planned: readonly number[], now: number, truncated: boolean): number | undefined {
-    if (flow.trigger.onWake === undefined) return 1;
-    let runs: unknown;
-    try {
-      runs = flow.trigger.onWake({ planned, now, truncated });
-    } catch (error) {
-      this.#triggerFailed(flow, "onWake", error);
+  /**
+   * Starts a run and returns its workflow id, or `undefined` without doing anything when the flow is
+   * running or tripped or the scheduler is stopping: checked here, right before the start, as an
+   * `onEvent` handler may have started a run in between. `flow_start` goes out once the run is going.
+   */
+  #startRun(flow: Flow, cause: RunCause): string | undefined {
+    if (this.#closed || flow.status.status === "running" || flow.status.status === "tripped")
       return undefined;
-    }
-    if (typeof runs !== "number" || Number.isNaN(runs)) {
-      this.#triggerFailed(flow, "onWake", `returned ${describeThrown(runs)} instead of a number of runs`);
-      return undefined;
-    }
-    return Math.min(Math.max(0, Math.floor(runs)), planned.length);
-  }
-
-  #context(flow: Flow, running: boolean, lastFireAt: number | undefined): TriggerContext {
-    return {
-      now: this.#settings.clock.now(),
-      lastFireAt,
-      lastEndAt: flow.lastEndAt,
-      running,
-      backoffUntil: flow.status.status === "backoff" ? flow.status.until : undefined,
-    };
-  }
-
-  #save(flow: Flow, lastFireAt: number): void {
-    if (flow.trigger.save === undefined) return;
-    try {
-      const saving = flow.trigger.save(lastFireAt);
-      if (saving instanceof Promise) saving.catch((error: unknown) => this.#report(flow, "save", error));
-    } catch (error) {
-      this.#report(flow, "save", error);
-    }
-  }
-
-  /** A trigger that cannot plan leaves its flow unable to fire: trip it, so `status` shows why. */
-  #triggerFailed(flow: Flow, method: "next" | "onWake", error: unknown): void {
-    const failure = this.#report(flow, method, error);
-    flow.cancelTimer?.();
-    flow.cancelTimer = undefined;
-    flow.nextFireAt = undefined;
-    if (flow.status.status === "running") return; // its end plans again, and fails again if still broken
-    flow.status = { status: "tripped", streak: flow.streak, lastError: failure };
-    this.#emit({
-      type: "flow_tripped",
-      at: this.#now(),
-      flowId: flow.id,
-      streak: flow.streak,
-      error: failure,
-    });
-  }
-
-  #report(flow: Flow, method: "next" | "onWake" | "save", error: unknown): CanoErrorJson {
-    const failure = isCanoError(error)
-      ? error
-      : new CanoError(
-          "configuration",
-          `Scheduler: the trigger of flow "${flow.id}" (${flow.trigger.description}) failed in ${method}(): ${typeof error === "string" ? error : describeThrown(error)}`,
-          { cause: error },
-        );
-    const json = failure.toJSON();
-    this.#emit({ type: "trigger_failed", at: this.#now(), flowId: flow.id, method, error: json });
-    return json;
-  }
-
-  #skip(flow: Flow, count: number, reason: SkipReason, plannedAt: number): void {
-    flow.skipped += count;
-    this.#emit({ type: "flow_skipped", at: this.#now(), flowId: flow.id, count, reason, plannedAt });
-  }
-
-  /** Starts a run (the caller made sure the flow may run) and returns its workflow id. */
-  #startRun(flow: Flow, cause: RunCause): string {
     const startedAt = this.#now();
     const run = ++flow.runs;
-    let runId = `${flow.id}:${run}`;
+    let runId = defaultRunId(flow.id, run);
     let badId: CanoError | undefined;
     try {
       const made: unknown = this.#settings.runId(flow.id, run, startedAt);
@@ -398,7 +266,6 @@ export class RunningFlows implements RunningScheduler {
     flow.lastRunId = runId;
     flow.lastRunAt = startedAt;
     flow.controller = controller;
-    this.#emit({ type: "flow_start", at: startedAt, flowId: flow.id, runId, cause });
     let running: Promise<unknown>;
     try {
       running =
@@ -413,6 +280,7 @@ export class RunningFlows implements RunningScheduler {
       (error: unknown) =>
         this.#ended(flow, runId, startedAt, toCanoError(error, `Scheduler: flow "${flow.id}"`)),
     );
+    this.#emit({ type: "flow_start", at: startedAt, flowId: flow.id, runId, cause });
     return runId;
   }
 
@@ -422,11 +290,13 @@ export class RunningFlows implements RunningScheduler {
     flow.controller = undefined;
     flow.inFlight = undefined;
     flow.lastEndAt = now;
-    const decision = decideOutcome(error, flow.streak, flow.policy, now, this.#settings.random());
+    const decision = decideOutcome(error, flow.streak, flow.policy, now, this.#random());
     flow.streak = decision.streak;
     flow.status = decision.status;
     if (decision.outcome === "failed") flow.failures++;
     if (decision.outcome === "cancelled") flow.cancelled++;
+    const owed = this.#closed ? 0 : flow.owed;
+    flow.owed = 0;
     this.#emit({
       type: "flow_end",
       at: now,
@@ -451,18 +321,38 @@ export class RunningFlows implements RunningScheduler {
       const { streak, lastError } = status;
       this.#emit({ type: "flow_tripped", at: now, flowId: flow.id, streak, error: lastError });
     }
-    if (flow.owed > 0 && !this.#closed) {
-      if (decision.outcome === "completed") {
-        flow.owed--;
-        this.#startRun(flow, "catch-up");
-      } else {
-        const reason: SkipReason =
-          status.status === "backoff" || status.status === "tripped" ? status.status : "cancelled";
-        this.#skip(flow, flow.owed, reason, startedAt);
+    if (owed > 0) {
+      // Re-checked by #startRun: an onEvent handler may have triggered, reset or stopped the flow.
+      flow.owed = owed - 1;
+      const started = decision.outcome === "completed" && this.#startRun(flow, "catch-up") !== undefined;
+      if (!started) {
         flow.owed = 0;
+        const reason: SkipReason =
+          status.status === "backoff" || status.status === "tripped"
+            ? status.status
+            : (blockedBy(flow.status, this.#now()) ?? "cancelled");
+        this.#planner.skip(flow, owed, reason, startedAt);
       }
     }
-    this.#plan(flow);
+    this.#planner.plan(flow);
+  }
+
+  /** The `random` option's next number; one that throws or leaves [0, 1) gives 0.5 (no jitter), reported once. */
+  #random(): number {
+    let value: unknown;
+    try {
+      value = this.#settings.random();
+      if (typeof value === "number" && value >= 0 && value < 1) return value;
+    } catch (error) {
+      value = error;
+    }
+    if (!this.#randomReported) {
+      this.#randomReported = true;
+      console.error(
+        `Cano: the scheduler's random option failed (${describeThrown(value)}); backoff waits have no jitter (reported once)`,
+      );
+    }
+    return 0.5;
   }
 
   #now(): number {
@@ -473,6 +363,8 @@ export class RunningFlows implements RunningScheduler {
     this.#settings.emit(event);
   }
 }
+
+const stopping = "the scheduler is stopping or has stopped";
 
 function refused(message: string): CanoError {
   return new CanoError("workflow", `Scheduler: ${message}`);

@@ -29,13 +29,13 @@ export interface FlowStats {
   readonly streak: number;
   /** Runs started, including the one in progress. */
   readonly runs: number;
-  /** Runs that failed (cancelled ones are not failures). */
+  /** Runs that failed. A clean cancellation is no failure; one whose saga rollback failed is. */
   readonly failures: number;
-  /** Runs that were cancelled, by `cancel(id)` or `stop()`. */
+  /** Runs that were cancelled cleanly, by `cancel(id)` or `stop()`. */
   readonly cancelled: number;
   /** Planned times that started no run: inside a run, a backoff window, a tripped flow, or missed. */
   readonly skipped: number;
-  /** The workflow id of the last run (`<flowId>:<run>` by default), to `resumeFrom` it or find its events. */
+  /** The workflow id of the last run (`<flowId>:<run>-<8 hex digits>` by default), to `resumeFrom` it or find its events. */
   readonly lastRunId?: string;
   /** When the last run started. */
   readonly lastRunAt?: number;
@@ -107,15 +107,11 @@ export interface OutcomeDecision {
   readonly delayMs?: number;
 }
 
-/** @internal True for a cancellation, also one whose saga rollback failed (reference §10). */
-export function isCancellation(error: CanoError): boolean {
-  return error.code === "cancelled" || error.errors?.[0]?.code === "cancelled";
-}
-
 /**
- * @internal The seed's `apply_outcome` as a pure function: success → `completed`, streak 0; a
- * cancellation → `idle`, streak kept, not a failure; any other error → streak + 1, then `tripped`
- * if the policy says so, else `backoff` until `now` + the policy's delay.
+ * @internal The seed's `apply_outcome` as a pure function (reference §10): success → `completed`,
+ * streak 0; a clean cancellation (code `cancelled`) → `idle`, streak kept, not a failure; any other
+ * error, `compensation_failed` after a cancellation included → streak + 1, then `tripped` if the
+ * policy says so, else `backoff` until `now` + the policy's delay.
  */
 export function decideOutcome(
   error: CanoError | undefined,
@@ -125,7 +121,7 @@ export function decideOutcome(
   random: number,
 ): OutcomeDecision {
   if (error === undefined) return { outcome: "completed", status: { status: "completed" }, streak: 0 };
-  if (isCancellation(error)) return { outcome: "cancelled", status: { status: "idle" }, streak };
+  if (error.code === "cancelled") return { outcome: "cancelled", status: { status: "idle" }, streak };
   const next = streak + 1;
   const lastError = error.toJSON();
   if (isTripped(policy, next)) {

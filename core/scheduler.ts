@@ -7,8 +7,9 @@ import type { Random } from "./random.ts";
 import { createCryptoRandom } from "./random.ts";
 import { setupResources, teardownResources } from "./resources.ts";
 import type { OrchestrateOptions } from "./run.ts";
-import type { FlowSpec, RunningScheduler, RunningSettings } from "./scheduler-running.ts";
-import { RunningFlows } from "./scheduler-running.ts";
+import type { FlowSpec } from "./scheduler-planning.ts";
+import type { RunningScheduler, RunningSettings } from "./scheduler-running.ts";
+import { defaultRunId, RunningFlows } from "./scheduler-running.ts";
 import type { SchedulerEvent } from "./scheduler-status.ts";
 import { didYouMean } from "./suggest.ts";
 import type { Trigger } from "./trigger.ts";
@@ -19,16 +20,21 @@ import type { Workflow } from "./workflow.ts";
 export interface SchedulerOptions {
   /** Source of time for every wait, backoff window and timestamp. Default: `systemClock`. */
   readonly clock?: Clock;
-  /** Source of backoff jitter, uniform in [0, 1). Default: batched `crypto.getRandomValues`. */
+  /**
+   * Source of backoff jitter, uniform in [0, 1). Default: batched `crypto.getRandomValues`. One that
+   * throws or answers outside [0, 1) gives no jitter (0.5), reported once on `console.error`.
+   */
   readonly random?: Random;
   /** The backoff policy of flows not given one with `backoff(id, policy)`. Default: {@link defaultBackoff}. */
   readonly backoff?: BackoffPolicy;
   /** Receives the scheduler's own events (`flow_start`, `flow_skipped`, …); a throw is isolated. */
   readonly onEvent?: (event: SchedulerEvent) => void;
   /**
-   * The workflow id of a flow's `run`-th run (1-based) started at `at`. Default `<flowId>:<run>`.
-   * With a checkpoint store that outlives the process, include something unique per process or
-   * time (e.g. `` `${flowId}:${at}` ``), or a kept log of an earlier process may be hit again.
+   * The workflow id of a flow's `run`-th run (1-based, counted in this process) started at `at`.
+   * Default `<flowId>:<run>-<8 random hex digits>`, e.g. `sync:3-9f2c41d0`: unique across processes,
+   * so a new process never meets the kept checkpoint log of an earlier process's failed run. A
+   * custom id must be as unique: `run` restarts at 1 in every process and catch-up runs may start
+   * in the same millisecond, so neither `run` nor `at` is enough on its own.
    */
   readonly runId?: (flowId: string, run: number, at: number) => string;
   /**
@@ -53,7 +59,8 @@ const defaultMaxWaitMs = 30_000;
  * state and a {@link Trigger}. `start()` validates every flow, sets each workflow's resources up once
  * for all its runs and returns a {@link RunningScheduler}. A flow never runs twice at once; failures
  * back off (and may trip) by the flow's {@link BackoffPolicy}. Each run gets its own workflow id,
- * `<flowId>:<run>`, so a checkpointed run that failed keeps its log under its own id.
+ * `<flowId>:<run>-<8 random hex digits>`, so a checkpointed run that failed keeps its log under its
+ * own id, also after a restart.
  *
  * @example
  * const scheduler = new Scheduler<"fetch" | "done">({ onEvent: console.log })
@@ -80,7 +87,7 @@ export class Scheduler<TState extends string = string> {
     this.#random = options.random ?? createCryptoRandom();
     this.#backoff = options.backoff === undefined ? defaultBackoff : backoffPolicy(options.backoff);
     this.#onEvent = options.onEvent;
-    this.#runId = options.runId ?? ((flowId, run) => `${flowId}:${run}`);
+    this.#runId = options.runId ?? defaultRunId;
     const maxWaitMs = options.maxWaitMs ?? defaultMaxWaitMs;
     if (!(Number.isFinite(maxWaitMs) && maxWaitMs > 0)) {
       throw new CanoError(
@@ -228,7 +235,7 @@ export class Scheduler<TState extends string = string> {
       if (restore === undefined) continue;
       let at: unknown;
       try {
-        at = await restore();
+        at = await restore(id);
       } catch (error) {
         throw new CanoError(
           isCanoError(error) ? error.code : "store",

@@ -20,6 +20,12 @@ export interface TriggerContext {
    * whether that wake-up may start a run, so a trigger timed from completions plans nothing further.
    */
   readonly running: boolean;
+  /**
+   * Whether the flow is tripped: it starts no run until `reset`, which asks `next` again. A trigger
+   * timed from runs (`every`) plans nothing meanwhile; a clock-bound one (`cron`) keeps planning, and
+   * its times are counted as skipped.
+   */
+  readonly tripped: boolean;
   /** The end of the flow's backoff window, if it is in one: planned times before it are skipped. */
   readonly backoffUntil: number | undefined;
 }
@@ -53,7 +59,8 @@ export const maxPlannedPerWake = 1_000;
  * so a process or tab that slept (or whose timers were throttled) is noticed: then every planned
  * time that passed goes to `onWake`, which says how many runs to start. A run never overlaps
  * another run of the same flow; planned times that fall inside a run, a backoff window or a tripped
- * flow are skipped and counted.
+ * flow are skipped and counted. When the clock reads earlier than at the last check (the wall clock
+ * was set back), the scheduler asks `next` again.
  *
  * @example
  * // Fires at every multiple of 10 minutes; after a sleep, runs once whatever was missed.
@@ -69,7 +76,8 @@ export interface Trigger {
   readonly description: string;
   /**
    * The next planned time, later than `context.lastFireAt` (it may be in the past, e.g. after
-   * `restore`, or `now` to fire at once), or `undefined` for none until something changes.
+   * `restore`, or `now` to fire at once), or `undefined` for none until something changes. When
+   * `lastFireAt` is after `now` (the wall clock was set back), any time from `now` on is accepted too.
    */
   next(context: TriggerContext): number | undefined;
   /**
@@ -79,12 +87,17 @@ export interface Trigger {
    */
   onWake?(wake: TriggerWake): number;
   /**
-   * Called once by `start()`: the last fire time `save` stored, so fires missed while the process
-   * was down reach `next` (and then `onWake`). A rejection fails `start()`.
+   * Called once by `start()` for the flow `flowId` (one trigger may serve several flows): the last
+   * fire time `save` stored for it, so fires missed while the process was down reach `next` (and
+   * then `onWake`). A rejection fails `start()`.
    */
-  restore?(): number | undefined | Promise<number | undefined>;
-  /** Called after every wake-up with the new last fire time, for `restore` to return after a restart. */
-  save?(lastFireAt: number): void | Promise<void>;
+  restore?(flowId: string): number | undefined | Promise<number | undefined>;
+  /**
+   * Called after every wake-up of the flow `flowId` with its new last fire time, for `restore` to
+   * return after a restart. Saves of one flow never overlap: each waits for the one before, and a
+   * time superseded while a save is in progress is not written. `stop()` waits for them.
+   */
+  save?(lastFireAt: number, flowId: string): void | Promise<void>;
 }
 
 /**
@@ -102,16 +115,18 @@ export function checkIntervalMs(intervalMs: unknown, where: string): number {
 }
 
 /**
- * @internal `trigger.next(context)`, checked: a finite time later than `context.lastFireAt`, or
- * `undefined`. Anything else is a `configuration` error naming the flow and the answer.
+ * @internal `trigger.next(context)`, checked: a finite time later than `context.lastFireAt` (or, when
+ * that is after `now` because the clock was set back, at or after `now`), or `undefined`. Anything
+ * else is a `configuration` error naming the flow and the answer.
  */
 export function checkedNext(trigger: Trigger, context: TriggerContext, flowId: string): number | undefined {
   const at: unknown = trigger.next(context);
   if (at === undefined) return undefined;
+  const last = context.lastFireAt ?? Number.NEGATIVE_INFINITY;
   if (
     typeof at === "number" &&
     Number.isFinite(at) &&
-    at > (context.lastFireAt ?? Number.NEGATIVE_INFINITY)
+    (at > last || (last > context.now && at >= context.now))
   ) {
     return at;
   }
@@ -143,7 +158,9 @@ export function plannedUntil(
 /**
  * Fires at start, then `intervalMs` after each run ends (fixed delay, not fixed rate): a run never
  * waits for a tick and no tick falls inside a run. After a failure it waits for the later of the
- * interval and the end of the backoff window; while the flow is tripped it keeps ticking (skipped).
+ * interval and the end of the backoff window. While the flow is tripped it plans nothing; after
+ * `reset` it fires at once if the interval has passed. A wall clock set back behind the last run
+ * counts the interval from the time it reads now, so the flow does not stall until it catches up.
  *
  * @example
  * new Scheduler().add("sync", wf, "fetch", every(60_000)); // same as .every("sync", wf, "fetch", 60_000)
@@ -152,11 +169,11 @@ export function every(intervalMs: number): Trigger {
   checkIntervalMs(intervalMs, "every()");
   return {
     description: `every ${intervalMs} ms`,
-    next({ now, lastFireAt, lastEndAt, running, backoffUntil }) {
-      if (running) return undefined;
+    next({ now, lastFireAt, lastEndAt, running, tripped, backoffUntil }) {
+      if (running || tripped) return undefined;
       if (lastFireAt === undefined && lastEndAt === undefined) return now;
       const last = Math.max(lastFireAt ?? Number.NEGATIVE_INFINITY, lastEndAt ?? Number.NEGATIVE_INFINITY);
-      return Math.max(last + intervalMs, backoffUntil ?? Number.NEGATIVE_INFINITY);
+      return Math.max(Math.min(last, now) + intervalMs, backoffUntil ?? Number.NEGATIVE_INFINITY);
     },
   };
 }

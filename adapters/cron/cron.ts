@@ -1,7 +1,7 @@
 import { Cron } from "croner";
 import { systemClock } from "../../core/clock.ts";
 import { CanoError, describeThrown } from "../../core/errors.ts";
-import type { Key, KeyValueStore } from "../../core/store.ts";
+import type { KeyValueStore } from "../../core/store.ts";
 import { key } from "../../core/store.ts";
 import type { Trigger, TriggerContext, TriggerWake } from "../../core/trigger.ts";
 import type { CatchUp } from "./catch-up.ts";
@@ -26,10 +26,15 @@ export interface CronTrigger extends Trigger {
   next(context: TriggerContext): number | undefined;
   /** How many runs a wake-up starts under the `catchUp` policy. */
   onWake(wake: TriggerWake): number;
-  /** The last fire time kept in the store, if one was given; otherwise `undefined`. */
-  restore(): Promise<number | undefined>;
-  /** Keeps the last fire time in the store, if one was given. */
-  save(lastFireAt: number): Promise<void>;
+  /**
+   * The last fire time of flow `flowId` kept in the store, if one was given; otherwise `undefined`.
+   * A `key` option used for a second flow is a `configuration` error.
+   */
+  restore(flowId: string): Promise<number | undefined>;
+  /** Keeps the last fire time of flow `flowId` in the store, if one was given. */
+  save(lastFireAt: number, flowId: string): Promise<void>;
+  /** The store key of flow `flowId`'s last fire time: the `key` option, or `cano:cron:<flowId>:<timezone>:<expression>`. */
+  storeKey(flowId: string): string;
 }
 
 /** Where the never-fires check starts: any fixed time will do, as 5- and 6-field expressions have no year. */
@@ -96,8 +101,9 @@ class CronSchedule implements CronTrigger {
   readonly catchUp: CatchUp;
   readonly #job: Cron;
   readonly #settings: CronSettings;
-  readonly #key: Key<number>;
   readonly #store: KeyValueStore | undefined;
+  /** The flow a given `key` option belongs to, once restored. */
+  #keyOwner: string | undefined;
 
   constructor(expression: string, settings: CronSettings) {
     this.expression = expression;
@@ -106,8 +112,11 @@ class CronSchedule implements CronTrigger {
     this.description = `cron "${expression}" (${settings.timezone})`;
     this.#job = compile(expression, settings.timezone);
     this.#settings = settings;
-    this.#key = key<number>(settings.key);
     this.#store = settings.store;
+  }
+
+  storeKey(flowId: string): string {
+    return this.#settings.key ?? `cano:cron:${flowId}:${this.timezone}:${this.expression}`;
   }
 
   next({ now, lastFireAt }: TriggerContext): number | undefined {
@@ -129,22 +138,33 @@ class CronSchedule implements CronTrigger {
     });
   }
 
-  async restore(): Promise<number | undefined> {
+  async restore(flowId: string): Promise<number | undefined> {
     if (this.#store === undefined) return undefined;
-    const stored: unknown = await this.#store.get(this.#key);
+    const name = this.storeKey(flowId);
+    if (this.#settings.key !== undefined) {
+      if (this.#keyOwner !== undefined && this.#keyOwner !== flowId) {
+        throw new CanoError(
+          "configuration",
+          `${this.description}: the store key "${name}" is already used by flow "${this.#keyOwner}", so flow "${flowId}" would share its last fire time; give each flow its own cron() with its own key, or leave key out for a key per flow`,
+          { details: { key: name } },
+        );
+      }
+      this.#keyOwner = flowId;
+    }
+    const stored: unknown = await this.#store.get(key<number>(name));
     if (stored === undefined) return undefined;
     if (typeof stored !== "number" || !Number.isFinite(stored)) {
       throw new CanoError(
         "store",
-        `${this.description}: the last fire time under key "${this.#key.name}" is ${received(stored)}, expected a time in ms since the epoch; delete the key to start afresh`,
-        { details: { key: this.#key.name } },
+        `${this.description}: the last fire time under key "${name}" is ${received(stored)}, expected a time in ms since the epoch; delete the key to start afresh`,
+        { details: { key: name } },
       );
     }
     return stored;
   }
 
-  async save(lastFireAt: number): Promise<void> {
-    await this.#store?.put(this.#key, lastFireAt);
+  async save(lastFireAt: number, flowId: string): Promise<void> {
+    await this.#store?.put(key<number>(this.storeKey(flowId)), lastFireAt);
   }
 
   nextRuns(n: number, from?: number | Date): number[] {

@@ -22,7 +22,10 @@ export interface CronOptions {
    * on start (`IndexedDbKeyValueStore` in a browser, a Durable Object's store at the edge).
    */
   readonly store?: KeyValueStore;
-  /** The store key of the last fire time. Default `cano:cron:<timezone>:<expression>`; give each flow its own. */
+  /**
+   * The store key of the last fire time. Default `cano:cron:<flowId>:<timezone>:<expression>`, one
+   * per flow. A key given here is for one flow only: a trigger restored for a second flow refuses it.
+   */
   readonly key?: string;
 }
 
@@ -33,7 +36,8 @@ export interface CronSettings {
   readonly maxCatchUp: number;
   readonly graceMs: number | undefined;
   readonly store: KeyValueStore | undefined;
-  readonly key: string;
+  /** The key given, if any; otherwise each flow gets its default key. */
+  readonly key: string | undefined;
 }
 
 const optionNames: readonly (keyof CronOptions)[] = [
@@ -104,6 +108,6 @@ export function checkOptions(expression: string, options: unknown): CronSettings
     maxCatchUp: maxCatchUp ?? defaultMaxCatchUp,
     graceMs,
     store,
-    key: key ?? `cano:cron:${timezone}:${expression}`,
+    key,
   };
 }

@@ -1,11 +1,11 @@
-import type { KeyValueStore } from "cano";
+import type { KeyLike, KeyValueStore } from "cano";
 import { MemoryStore } from "cano";
 import type { CronOptions } from "cano/cron";
 import { catchUpRuns, cron, defaultGraceMs } from "cano/cron";
 import { VirtualClock } from "cano/testing";
 import { describe, expect, it } from "vitest";
 import { failure } from "../support/runs.ts";
-import { hour, iso, job, minute, SleepyClock, scheduler } from "./support.ts";
+import { hour, iso, job, minute, SleepyClock, scheduler } from "../support/schedules.ts";
 
 /** Saturday 2026-03-07, 12:00 UTC. */
 const noon = Date.UTC(2026, 2, 7, 12);
@@ -179,10 +179,102 @@ describe("cron: catch-up after a restart, from a persisted last fire time", () =
     expect(skips).toEqual([]);
   });
 
-  it("keeps the last fire time under a default key made of the time zone and the expression", async () => {
+  it("keeps the last fire time under a default key made of the flow id, the time zone and the expression", async () => {
     const store = new MemoryStore();
     await restart({ catchUp: "once", timezone: "Europe/Berlin" }, store);
-    expect(await store.keys()).toEqual(["cano:cron:Europe/Berlin:0 * * * *"]);
+    expect(await store.keys()).toEqual(["cano:cron:report:Europe/Berlin:0 * * * *"]);
+    expect(cron("0 * * * *", { timezone: "Europe/Berlin" }).storeKey("report")).toBe(
+      "cano:cron:report:Europe/Berlin:0 * * * *",
+    );
+  });
+
+  it("gives two flows with the same expression and store a key each, also when they share one trigger", async () => {
+    const store = new MemoryStore();
+    const clock = new VirtualClock({ startMs: noon + 5 * minute });
+    const shared = cron("0 * * * *", { store });
+    const running = await scheduler(clock)
+      .scheduler.add("a", job(clock).workflow, "work", shared)
+      .add("b", job(clock).workflow, "work", shared)
+      .add("c", job(clock).workflow, "work", cron("0 * * * *", { store }))
+      .start();
+    await clock.advance(hour);
+    await running.stop();
+    expect((await store.keys()).sort()).toEqual([
+      "cano:cron:a:UTC:0 * * * *",
+      "cano:cron:b:UTC:0 * * * *",
+      "cano:cron:c:UTC:0 * * * *",
+    ]);
+  });
+
+  it("refuses at start a key option shared by two flows through one trigger", async () => {
+    const clock = new VirtualClock({ startMs: noon });
+    const shared = cron("0 * * * *", { store: new MemoryStore(), key: "report" });
+    const s = scheduler(clock)
+      .scheduler.add("a", job(clock).workflow, "work", shared)
+      .add("b", job(clock).workflow, "work", shared);
+    const error = await failure(s.start());
+    expect(error.code).toBe("configuration");
+    expect(error.message).toBe(
+      'Scheduler: restoring the last fire time of flow "b" (cron "0 * * * *" (UTC)) failed: CanoError: cron "0 * * * *" (UTC): the store key "report" is already used by flow "a", so flow "b" would share its last fire time; give each flow its own cron() with its own key, or leave key out for a key per flow',
+    );
+  });
+
+  it("saves one fire time at a time, in order, and stop() waits for the last save", async () => {
+    const clock = new VirtualClock({ startMs: noon + 59 * minute });
+    const puts: string[] = [];
+    /** The first write takes 150 s, later ones 1 s: unchained, a later write would land first. */
+    class SlowStore extends MemoryStore {
+      override async put<T>(k: KeyLike<T>, value: T): Promise<void> {
+        puts.push(`start ${iso(value as number)}`);
+        await clock.sleep(puts.length === 1 ? 150_000 : 1_000);
+        await super.put(k, value);
+        puts.push(`end ${iso(value as number)}`);
+      }
+    }
+    const store = new SlowStore();
+    const running = await scheduler(clock)
+      .scheduler.add("m", job(clock).workflow, "work", cron("* * * * *", { store, key: "m" }))
+      .start();
+    await clock.advance(3 * minute + 31_000); // fires at 13:00, 13:01, 13:02; now 13:02:31
+    expect(puts).toEqual([
+      "start 2026-03-07T13:00:00.000Z",
+      "end 2026-03-07T13:00:00.000Z",
+      // 13:01 was superseded by 13:02 while the first write was in progress.
+      "start 2026-03-07T13:02:00.000Z",
+      "end 2026-03-07T13:02:00.000Z",
+    ]);
+    await clock.advance(29_000); // 13:03:00: fired; its write takes 1 s
+    let stopped = false;
+    const stopping = running.stop().then((result) => {
+      stopped = true;
+      return result;
+    });
+    await clock.advance(999);
+    expect(stopped).toBe(false);
+    await clock.advance(1);
+    expect(await stopping).toEqual({ timedOut: [], teardownErrors: [] });
+    expect(iso((await store.get<number>("m"))!)).toBe("2026-03-07T13:03:00.000Z");
+  });
+
+  it("reports a save that did not end within stop's timeout as timed out", async () => {
+    const clock = new VirtualClock({ startMs: noon + 59 * minute });
+    class StuckStore extends MemoryStore {
+      override put<T>(_key: KeyLike<T>, _value: T): Promise<void> {
+        return new Promise(() => {});
+      }
+    }
+    const running = await scheduler(clock)
+      .scheduler.add(
+        "m",
+        job(clock).workflow,
+        "work",
+        cron("0 * * * *", { store: new StuckStore(), key: "m" }),
+      )
+      .start();
+    await clock.advance(minute);
+    const stopping = running.stop({ timeoutMs: 500 });
+    await clock.advance(500);
+    expect(await stopping).toEqual({ timedOut: ["m"], teardownErrors: [] });
   });
 
   it("fails start() when the stored last fire time is not a time", async () => {

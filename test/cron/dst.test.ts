@@ -1,7 +1,7 @@
 import { cron } from "cano/cron";
 import { VirtualClock } from "cano/testing";
 import { describe, expect, it } from "vitest";
-import { day, hour, job, scheduler } from "./support.ts";
+import { day, hour, job, scheduler } from "../support/schedules.ts";
 
 /**
  * Daylight-saving transitions of 2026, run on the virtual clock through a real Scheduler. The

@@ -1,7 +1,7 @@
 import { cron } from "cano/cron";
 import { VirtualClock } from "cano/testing";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { day, hour, iso, job, minute, scheduler } from "./support.ts";
+import { day, hour, iso, job, minute, runIdOf, SleepyClock, scheduler } from "../support/schedules.ts";
 
 /** Saturday 2026-03-07, 12:00 UTC. */
 const start = Date.UTC(2026, 2, 7, 12);
@@ -28,7 +28,7 @@ describe("cron: fire times on the scheduler", () => {
       status: "completed",
       runs: 4,
       skipped: 0,
-      lastRunId: "sixhourly:4",
+      lastRunId: expect.stringMatching(runIdOf("sixhourly", 4)),
       nextFireAt: Date.UTC(2026, 2, 8, 18),
     });
     await running.stop();
@@ -78,6 +78,22 @@ describe("cron: fire times on the scheduler", () => {
     await running.stop();
   });
 
+  it("never fires a fire time twice when the wall clock is set back, and goes on once it is reached again", async () => {
+    const clock = new SleepyClock(start + 30_000);
+    const { workflow, starts } = job(clock);
+    const { scheduler: s, ofType } = scheduler(clock);
+    const running = await s.add("m", workflow, "work", cron("* * * * *")).start();
+    await clock.advance(minute); // fires at 12:01
+    clock.jump(-10 * minute); // the wall clock now reads 11:51:30
+    await clock.advance(10 * minute); // 12:01:30 again by the wall clock
+    expect(starts.map(iso)).toEqual(["2026-03-07T12:01:00.000Z"]);
+    expect(running.status("m")).toMatchObject({ skipped: 0, nextFireAt: start + 2 * minute });
+    await clock.advance(minute);
+    expect(starts.map(iso)).toEqual(["2026-03-07T12:01:00.000Z", "2026-03-07T12:02:00.000Z"]);
+    expect(ofType("trigger_failed")).toEqual([]);
+    await running.stop();
+  });
+
   describe("the adapter never sets a timer itself", () => {
     afterEach(() => vi.restoreAllMocks());
 
@@ -123,6 +139,7 @@ describe("cron: next fire time and preview", () => {
       lastFireAt: undefined,
       lastEndAt: undefined,
       running: false,
+      tripped: false,
       backoffUntil: undefined,
     };
     expect(iso(trigger.next(context)!)).toBe("2026-03-07T13:00:00.000Z");

@@ -55,8 +55,8 @@ const expectations: Record<string, RegExp[]> = {
   ],
   "scheduler.ts": [
     /preview of cron "30 2 \* \* \*" \(Europe\/Berlin\) from 2026-03-27:\s+2026-03-27T01:30:00\.000Z\s+2026-03-28T01:30:00\.000Z\s+2026-03-29T01:00:00\.000Z/,
-    /tick:1 started \(schedule\)/,
-    /reindex:1 started \(manual\)\s+second trigger refused \(workflow\)/,
+    /tick:1-[0-9a-f]{8} started \(schedule\)/,
+    /reindex:1-[0-9a-f]{8} started \(manual\)\s+second trigger refused \(workflow\)/,
     /status while reindex runs:[\s\S]*reindex\s+manual\s+running\s+runs 1/,
     /stopped: 0 timed out, 0 teardown errors/,
     /runs: heartbeat ([5-9]|\d{2,}), tick [1-9]\d*, reindex 1$/m,

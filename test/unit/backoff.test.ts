@@ -61,6 +61,31 @@ describe("backoff policy", () => {
     );
   });
 
+  it("refuses unknown option names, suggesting the closest known one", () => {
+    expect(configurationError(() => backoffPolicy({ initial: 5 } as never)).message).toBe(
+      'Backoff: unknown option "initial". Did you mean "initialMs"?',
+    );
+    expect(configurationError(() => backoffPolicy({ tripAfter: 3 } as never)).message).toBe(
+      'Backoff: unknown option "tripAfter". Known: "initialMs", "multiplier", "maxDelayMs", "jitter", "trip".',
+    );
+    expect(configurationError(() => backoffPolicy("fast" as never)).message).toBe(
+      'Backoff: expected an options object, received "fast"',
+    );
+    expect(backoffPolicy({ initialMs: undefined, trip: undefined })).toEqual(defaultBackoff);
+  });
+
+  it("refuses values of the wrong type, showing strings quoted", () => {
+    expect(configurationError(() => backoffPolicy({ initialMs: "5" as never })).message).toBe(
+      'Backoff: initialMs must be a finite number ≥ 0, received "5"',
+    );
+    expect(configurationError(() => backoffPolicy({ trip: "3" as never })).message).toBe(
+      'Backoff: trip must be an integer ≥ 0 (or absent to never trip), received "3"',
+    );
+    expect(configurationError(() => backoffPolicy({ jitter: null as never })).message).toBe(
+      "Backoff: jitter must be in [0, 1], received null",
+    );
+  });
+
   describe("properties", () => {
     it("stays within [0, maxDelayMs] and within ±jitter of the capped raw delay", () => {
       fc.assert(

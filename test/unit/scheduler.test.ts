@@ -1,58 +1,15 @@
-import type { Clock, Resource } from "cano";
+import type { Resource, RunningScheduler, SchedulerEvent } from "cano";
 import { CanoError, MemoryCheckpointStore, none, saga, task, Workflow } from "cano";
 import { VirtualClock } from "cano/testing";
-import { describe, expect, expectTypeOf, it } from "vitest";
+import { describe, expect, expectTypeOf, it, vi } from "vitest";
 import { backoffPolicy } from "../../core/backoff.ts";
 import { Scheduler } from "../../core/scheduler.ts";
-import type { SchedulerEvent } from "../../core/scheduler-status.ts";
 import { decideOutcome } from "../../core/scheduler-status.ts";
 import type { Trigger, TriggerWake } from "../../core/trigger.ts";
 import { every } from "../../core/trigger.ts";
 import { configurationError, failure } from "../support/runs.ts";
-
-type S = "work" | "done";
-
-interface JobOptions {
-  /** How long each run takes on the clock. */
-  readonly ms?: number;
-  /** Whether the run with this 1-based number fails. */
-  readonly fails?: (run: number) => boolean;
-  /** Let the run ignore its signal (it is still abandoned by the engine at a cancel). */
-  readonly ignoreSignal?: boolean;
-}
-
-/** A one-state workflow whose runs take `ms` on `clock`; `starts` records when each run began. */
-function job(clock: Clock, options: JobOptions = {}) {
-  const starts: number[] = [];
-  const workflow = new Workflow<S>()
-    .withClock(clock)
-    .register(
-      "work",
-      task({
-        to: ["done"],
-        retry: none(),
-        run: async ({ signal }) => {
-          starts.push(clock.now());
-          const run = starts.length;
-          if (options.ms !== undefined)
-            await clock.sleep(options.ms, options.ignoreSignal ? undefined : signal);
-          if (options.fails?.(run)) throw new Error(`run ${run} broke`);
-          return "done";
-        },
-      }),
-    )
-    .exit("done");
-  return { workflow, starts };
-}
-
-/** A scheduler on `clock` with jitter-free backoff, recording its events. */
-function scheduler(clock: Clock) {
-  const events: SchedulerEvent[] = [];
-  const s = new Scheduler<S>({ clock, random: () => 0.5, onEvent: (event) => events.push(event) });
-  const ofType = <T extends SchedulerEvent["type"]>(type: T) =>
-    events.filter((event): event is Extract<SchedulerEvent, { type: T }> => event.type === type);
-  return { scheduler: s, events, ofType };
-}
+import type { S } from "../support/schedules.ts";
+import { day, job, minute, runIdOf, SleepyClock, scheduler } from "../support/schedules.ts";
 
 /** Fires every `periodMs` from its first call, whatever the flow is doing; records each wake-up. */
 function ticker(periodMs: number, onWake?: (wake: TriggerWake) => number) {
@@ -66,25 +23,6 @@ function ticker(periodMs: number, onWake?: (wake: TriggerWake) => number) {
     },
   };
   return { trigger, wakes };
-}
-
-/** A clock whose wall time can jump while timers stay put: a suspended laptop, a throttled tab. */
-class SleepyClock implements Clock {
-  readonly virtual = new VirtualClock();
-  #skewMs = 0;
-  now(): number {
-    return this.virtual.now() + this.#skewMs;
-  }
-  sleep(ms: number, signal?: AbortSignal): Promise<void> {
-    return this.virtual.sleep(ms, signal);
-  }
-  schedule(ms: number, callback: () => void): () => void {
-    return this.virtual.schedule(ms, callback);
-  }
-  /** Wall time moves by `ms` (negative: the clock was set back) and no timer fires. */
-  jump(ms: number): void {
-    this.#skewMs += ms;
-  }
 }
 
 describe("Scheduler: every", () => {
@@ -104,7 +42,7 @@ describe("Scheduler: every", () => {
       failures: 0,
       cancelled: 0,
       skipped: 0,
-      lastRunId: "sync:4",
+      lastRunId: expect.stringMatching(runIdOf("sync", 4)),
       lastRunAt: 3_900,
       nextFireAt: 5_200,
     });
@@ -130,14 +68,15 @@ describe("Scheduler: manual flows and trigger()", () => {
     await clock.advance(10_000);
     expect(starts).toEqual([]);
     expect(running.status("reindex")).toMatchObject({ status: "idle", trigger: "manual", runs: 0 });
-    expect(running.trigger("reindex")).toBe("reindex:1");
-    expect(running.status("reindex")).toMatchObject({ status: "running", lastRunId: "reindex:1" });
+    const first = running.trigger("reindex");
+    expect(first).toMatch(runIdOf("reindex", 1));
+    expect(running.status("reindex")).toMatchObject({ status: "running", lastRunId: first });
     const refused = thrown(() => running.trigger("reindex"));
     expect(refused.code).toBe("workflow");
-    expect(refused.message).toContain('trigger("reindex") was refused: run "reindex:1" is still going');
+    expect(refused.message).toContain(`trigger("reindex") was refused: run "${first}" is still going`);
     await clock.advance(300);
     expect(running.status("reindex").status).toBe("completed");
-    expect(running.trigger("reindex")).toBe("reindex:2");
+    expect(running.trigger("reindex")).toMatch(runIdOf("reindex", 2));
     await clock.advance(300);
     expect(starts).toEqual([10_000, 10_300]);
     await running.stop();
@@ -183,16 +122,18 @@ describe("Scheduler: failures", () => {
     expect(error.code).toBe("workflow");
     expect(error.message).toContain("tripped after 4 failure(s) in a row");
     expect(error.message).toContain('call reset("flaky") first');
-    // A tripped every flow keeps ticking; each tick is skipped.
+    // A tripped every flow plans nothing: no tick, no skip, no event.
     await clock.advance(1_000);
     expect(starts).toHaveLength(4);
-    expect(running.status("flaky").skipped).toBe(10);
-    expect(ofType("flow_skipped").every((e) => e.reason === "tripped")).toBe(true);
+    expect(running.status("flaky")).toMatchObject({ skipped: 0 });
+    expect(running.status("flaky").nextFireAt).toBeUndefined();
+    expect(ofType("flow_skipped")).toEqual([]);
+    // reset plans again: the interval has long passed, so the flow runs at once.
     running.reset("flaky");
-    expect(running.status("flaky")).toMatchObject({ status: "idle", streak: 0 });
-    await clock.advance(100);
-    expect(starts).toEqual([0, 1_000, 3_000, 7_000, 8_100]);
-    expect(running.status("flaky")).toMatchObject({ status: "backoff", streak: 1, until: 9_100 });
+    expect(running.status("flaky")).toMatchObject({ status: "running", streak: 0 });
+    await clock.advance(0);
+    expect(starts).toEqual([0, 1_000, 3_000, 7_000, 8_000]);
+    expect(running.status("flaky")).toMatchObject({ status: "backoff", streak: 1, until: 9_000 });
     await running.stop();
   });
 
@@ -225,23 +166,73 @@ describe("Scheduler: failures", () => {
     await running.stop();
   });
 
-  it("treats a cancellation as no failure, also when it made the saga rollback fail", () => {
-    const policy = backoffPolicy({ trip: 1 });
+  it("treats a clean cancellation as no failure, but one whose saga rollback failed as a failure", () => {
+    const policy = backoffPolicy({ trip: 3 });
     const cancelled = new CanoError("cancelled", "stop");
+    expect(decideOutcome(cancelled, 2, policy, 0, 0.5)).toEqual({
+      outcome: "cancelled",
+      status: { status: "idle" },
+      streak: 2,
+    });
     const dirty = new CanoError("compensation_failed", "dirty", {
       errors: [cancelled, new CanoError("task_execution", "refund broke")],
     });
-    for (const error of [cancelled, dirty]) {
-      expect(decideOutcome(error, 2, policy, 0, 0.5)).toEqual({
-        outcome: "cancelled",
-        status: { status: "idle" },
-        streak: 2,
-      });
-    }
+    expect(decideOutcome(dirty, 1, policy, 0, 0.5)).toEqual({
+      outcome: "failed",
+      status: { status: "backoff", until: 2_000, streak: 2, lastError: dirty.toJSON() },
+      streak: 2,
+      delayMs: 2_000,
+    });
+    expect(decideOutcome(dirty, 2, policy, 0, 0.5)).toMatchObject({
+      outcome: "failed",
+      status: { status: "tripped", streak: 3, lastError: { code: "compensation_failed" } },
+    });
     expect(decideOutcome(new CanoError("timeout", "slow"), 0, policy, 0, 0.5)).toMatchObject({
       outcome: "failed",
-      status: { status: "tripped", streak: 1 },
+      status: { status: "backoff", streak: 1 },
     });
+  });
+
+  it("counts a cancelled run whose rollback failed as a failure: backoff, streak and last error", async () => {
+    const clock = new VirtualClock();
+    const workflow = new Workflow<"charge" | "ship" | "done">()
+      .withClock(clock)
+      .registerWithCompensation(
+        "charge",
+        saga({
+          to: ["ship"],
+          run: async () => ({ next: "ship", output: { amount: 5 } }),
+          compensate: async () => {
+            throw new Error("refund API down");
+          },
+        }),
+      )
+      .register(
+        "ship",
+        task({
+          to: ["done"],
+          retry: none(),
+          run: ({ signal }) => clock.sleep(10_000, signal).then(() => "done" as const),
+        }),
+      )
+      .exit("done");
+    const events: string[] = [];
+    const running = await new Scheduler<"charge" | "ship" | "done">({
+      clock,
+      random: () => 0.5,
+      onEvent: (e) => events.push(e.type === "flow_end" ? `${e.outcome} ${e.error?.code}` : e.type),
+    })
+      .manual("pay", workflow, "charge")
+      .start();
+    running.trigger("pay");
+    await clock.advance(100);
+    expect(running.cancel("pay")).toBe(true);
+    await clock.advance(0);
+    const info = running.status("pay");
+    expect(info).toMatchObject({ status: "backoff", streak: 1, failures: 1, cancelled: 0, until: 1_100 });
+    expect(info.status === "backoff" && info.lastError.code).toBe("compensation_failed");
+    expect(events).toEqual(["flow_start", "failed compensation_failed", "flow_backoff"]);
+    await running.stop();
   });
 });
 
@@ -253,6 +244,8 @@ describe("Scheduler: cancel", () => {
     const running = await s.every("long", workflow, "work", 1_000).start();
     await clock.advance(500);
     expect(running.cancel("long")).toBe(true);
+    // The run is still ending: a second cancel does nothing, and says so.
+    expect(running.cancel("long")).toBe(false);
     await clock.advance(0);
     expect(running.status("long")).toMatchObject({
       status: "idle",
@@ -261,7 +254,9 @@ describe("Scheduler: cancel", () => {
       cancelled: 1,
       nextFireAt: 1_500,
     });
-    expect(ofType("flow_end")).toMatchObject([{ outcome: "cancelled", runId: "long:1", durationMs: 500 }]);
+    expect(ofType("flow_end")).toMatchObject([
+      { outcome: "cancelled", runId: expect.stringMatching(runIdOf("long", 1)), durationMs: 500 },
+    ]);
     expect(ofType("flow_end")[0]?.error?.code).toBe("cancelled");
     expect(running.cancel("long")).toBe(false);
     await clock.advance(1_000);
@@ -305,6 +300,79 @@ describe("Scheduler: no overlap", () => {
   });
 });
 
+describe("Scheduler: commands from onEvent", () => {
+  /** The most runs of one flow going at once, from its flow_start and flow_end events. */
+  function mostAtOnce(events: readonly SchedulerEvent[]): number {
+    let going = 0;
+    let most = 0;
+    for (const event of events) {
+      if (event.type === "flow_start") most = Math.max(most, ++going);
+      if (event.type === "flow_end") going--;
+    }
+    return most;
+  }
+
+  it("refuses a trigger() made while a wake-up that starts a run reports its missed times", async () => {
+    const clock = new SleepyClock();
+    const { workflow, starts } = job(clock, { ms: 100 });
+    const { trigger } = ticker(1_000, () => 1); // one run per wake-up; the other times are missed
+    const events: SchedulerEvent[] = [];
+    const refusals: string[] = [];
+    let running: RunningScheduler | undefined;
+    running = await new Scheduler<S>({
+      clock,
+      onEvent: (event) => {
+        events.push(event);
+        if (event.type !== "flow_skipped") return;
+        try {
+          running?.trigger("t");
+        } catch (error) {
+          refusals.push((error as Error).message);
+        }
+      },
+    })
+      .add("t", workflow, "work", trigger)
+      .start();
+    await clock.advance(200);
+    clock.jump(3_000); // 1 000 … 4 000 pass unseen by the wall clock
+    await clock.advance(1_000);
+    expect(starts).toEqual([0, 4_000]);
+    expect(refusals).toHaveLength(1);
+    expect(refusals[0]).toMatch(
+      /^Scheduler: trigger\("t"\) was refused: run "t:2-[0-9a-f]{8}" is still going/,
+    );
+    expect(mostAtOnce(events)).toBe(1);
+    await running.stop();
+  });
+
+  it("does not start an owed catch-up run next to a run a flow_end handler triggered", async () => {
+    const clock = new SleepyClock();
+    const { workflow, starts } = job(clock, { ms: 100 });
+    const { trigger } = ticker(1_000, (wake) => wake.planned.length);
+    const events: SchedulerEvent[] = [];
+    let running: RunningScheduler | undefined;
+    running = await new Scheduler<S>({
+      clock,
+      onEvent: (event) => {
+        events.push(event);
+        if (event.type === "flow_end" && event.at === 3_100) running?.trigger("t");
+      },
+    })
+      .add("t", workflow, "work", trigger)
+      .start();
+    await clock.advance(200);
+    clock.jump(2_000); // 1 000, 2 000, 3 000: three runs owed at the wake-up
+    await clock.advance(1_000);
+    expect(starts).toEqual([0, 3_000, 3_100]);
+    const causes = events.flatMap((e) => (e.type === "flow_start" ? [e.cause] : []));
+    expect(causes).toEqual(["schedule", "schedule", "manual"]);
+    const skips = events.flatMap((e) => (e.type === "flow_skipped" ? [[e.count, e.reason]] : []));
+    expect(skips).toEqual([[2, "running"]]);
+    expect(mostAtOnce(events)).toBe(1);
+    await running.stop();
+  });
+});
+
 describe("Scheduler: run ids and checkpoints", () => {
   it("gives each run of a checkpointed flow its own id, so a failed run's log survives the next run", async () => {
     const clock = new VirtualClock();
@@ -329,14 +397,68 @@ describe("Scheduler: run ids and checkpoints", () => {
     const { scheduler: s } = scheduler(clock);
     const running = await s.every("etl", workflow, "work", 100).start();
     await clock.advance(0);
-    expect(running.status("etl")).toMatchObject({ status: "backoff", lastRunId: "etl:1", lastRunAt: 0 });
-    expect((await store.loadRun("etl:1")).map((row) => row.state)).toEqual(["work"]);
+    const failed = running.status("etl").lastRunId!;
+    expect(failed).toMatch(runIdOf("etl", 1));
+    expect(running.status("etl")).toMatchObject({ status: "backoff", lastRunAt: 0 });
+    expect((await store.loadRun(failed)).map((row) => row.state)).toEqual(["work"]);
     await clock.advance(1_000);
-    expect(running.status("etl")).toMatchObject({ status: "completed", lastRunId: "etl:2", runs: 2 });
+    const second = running.status("etl").lastRunId!;
+    expect(second).toMatch(runIdOf("etl", 2));
+    expect(running.status("etl")).toMatchObject({ status: "completed", runs: 2 });
     // The failed run's log is still there under its own id, and can be resumed.
-    expect(await store.loadRun("etl:1")).toHaveLength(1);
-    await expect(workflow.resumeFrom("etl:1")).resolves.toBe("done");
-    expect(await store.loadRun("etl:2")).toEqual([]);
+    expect(await store.loadRun(failed)).toHaveLength(1);
+    await expect(workflow.resumeFrom(failed)).resolves.toBe("done");
+    expect(await store.loadRun(second)).toEqual([]);
+    await running.stop();
+  });
+
+  it("keeps default run ids apart across a restart that shares one checkpoint store", async () => {
+    const store = new MemoryCheckpointStore(); // stands for IndexedDB or a Durable Object that outlives the process
+    const ids: string[] = [];
+    for (const process of [1, 2]) {
+      const clock = new VirtualClock({ startMs: process * 1_000_000 });
+      let calls = 0;
+      const workflow = new Workflow<S>()
+        .withClock(clock)
+        .withCheckpointStore(store)
+        .register(
+          "work",
+          task({
+            to: ["done"],
+            retry: none(),
+            run: () => {
+              if (process === 1 && ++calls === 1) throw new Error("first run broke");
+              return "done";
+            },
+          }),
+        )
+        .exit("done");
+      const running = await scheduler(clock).scheduler.every("etl", workflow, "work", 100).start();
+      await clock.advance(0);
+      const info = running.status("etl");
+      ids.push(info.lastRunId!);
+      // The new process's first run is "etl:1-…" too, yet it does not meet the kept log of the old one.
+      expect(info).toMatchObject({ status: process === 1 ? "backoff" : "completed", runs: 1 });
+      await running.stop();
+    }
+    expect(ids[0]).toMatch(runIdOf("etl", 1));
+    expect(ids[1]).toMatch(runIdOf("etl", 1));
+    expect(ids[1]).not.toBe(ids[0]);
+    expect(await store.loadRun(ids[0]!)).toHaveLength(1);
+  });
+
+  it("gives catch-up runs started in the same millisecond ids of their own", async () => {
+    const clock = new SleepyClock();
+    const { workflow, starts } = job(clock);
+    const { trigger } = ticker(1_000, (wake) => wake.planned.length);
+    const { scheduler: s, ofType } = scheduler(clock);
+    const running = await s.add("t", workflow, "work", trigger).start();
+    clock.jump(3_500); // 1 000, 2 000 and 3 000 pass unseen: three runs at 3 500, back to back
+    await clock.advance(0);
+    const ids = ofType("flow_start").map((e) => e.runId);
+    expect(starts).toEqual([0, 3_500, 3_500, 3_500]);
+    for (const [i, id] of ids.entries()) expect(id).toMatch(runIdOf("t", i + 1));
+    expect(new Set(ids).size).toBe(4);
     await running.stop();
   });
 
@@ -521,6 +643,21 @@ describe("Scheduler: stop", () => {
     expect(clock.pendingTimers).toBe(0);
   });
 
+  it("refuses reset() and trigger() once stopping; cancel() then has nothing to cancel", async () => {
+    const clock = new VirtualClock();
+    const { workflow } = job(clock);
+    const running = await new Scheduler<S>({ clock }).manual("m", workflow, "work").start();
+    await running.stop();
+    const refused = thrown(() => running.reset("m"));
+    expect(refused.code).toBe("workflow");
+    expect(refused.message).toBe(
+      'Scheduler: reset("m") was refused: the scheduler is stopping or has stopped',
+    );
+    expect(thrown(() => running.trigger("m")).message).toContain("the scheduler is stopping");
+    expect(running.cancel("m")).toBe(false);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
   it("reports teardown failures in the result", async () => {
     const clock = new VirtualClock();
     const resources = {
@@ -620,6 +757,38 @@ describe("Scheduler: the Trigger port", () => {
     await running.stop();
   });
 
+  it("keeps an every flow going when the wall clock is set back, one interval after it noticed", async () => {
+    const clock = new SleepyClock(10 * day);
+    const { workflow, starts } = job(clock);
+    const running = await scheduler(clock).scheduler.every("h", workflow, "work", minute).start();
+    await clock.advance(30_000);
+    clock.jump(-day); // an NTP correction sets the wall clock back one day
+    await clock.advance(10 * minute);
+    // Noticed at the wake-up due 60 s after the first run; then every minute, by the new wall time.
+    const back = 9 * day;
+    expect(starts).toEqual([10 * day, ...[2, 3, 4, 5, 6, 7, 8, 9, 10].map((m) => back + m * minute)]);
+    expect(running.status("h")).toMatchObject({ status: "completed", runs: 10, skipped: 0 });
+    expect(running.status("h").nextFireAt).toBe(back + 11 * minute);
+    await running.stop();
+  });
+
+  it("keeps what was left of a backoff window when the wall clock is set back", async () => {
+    const clock = new SleepyClock(10 * day);
+    const { workflow, starts } = job(clock, { fails: (run) => run === 1 });
+    const running = await scheduler(clock)
+      .scheduler.every("h", workflow, "work", 1_000)
+      .backoff("h", backoffPolicy({ initialMs: minute, jitter: 0 }))
+      .start();
+    await clock.advance(30_000);
+    clock.jump(-day);
+    await clock.advance(minute);
+    // The window of 60 s ended 60 s after the failure (by the timers), not a day later; the next
+    // run came one interval after that.
+    expect(starts.slice(0, 2)).toEqual([10 * day, 9 * day + 61_000]);
+    expect(running.status("h")).toMatchObject({ status: "completed", streak: 0, failures: 1 });
+    await running.stop();
+  });
+
   it("waits in chunks of maxWaitMs, so a long sleep is noticed within one chunk", async () => {
     const clock = new SleepyClock();
     const { workflow, starts } = job(clock);
@@ -693,6 +862,58 @@ describe("Scheduler: the Trigger port", () => {
     running.reset("b");
     expect(running.status("b")).toMatchObject({ status: "idle", nextFireAt: 100 });
     await running.stop();
+  });
+
+  it("counts the due time as skipped when next() fails while a wake-up lists the times that passed", async () => {
+    const clock = new VirtualClock();
+    const { workflow, starts } = job(clock);
+    let broken = false;
+    const trigger: Trigger = {
+      description: "flaky next",
+      next: ({ now, lastFireAt }) => {
+        if (broken) throw new Error("next broke");
+        return lastFireAt === undefined ? now : lastFireAt + 1_000;
+      },
+    };
+    const { scheduler: s, ofType } = scheduler(clock);
+    const running = await s.add("n", workflow, "work", trigger).start();
+    await clock.advance(500);
+    broken = true;
+    await clock.advance(500);
+    const info = running.status("n");
+    expect(info).toMatchObject({ status: "tripped", skipped: 1, runs: 1 });
+    expect(info.status === "tripped" && info.lastError.message).toContain(
+      "failed in next(): Error: next broke",
+    );
+    expect(ofType("flow_skipped").map((e) => [e.plannedAt, e.count, e.reason])).toEqual([
+      [1_000, 1, "tripped"],
+    ]);
+    // The skipped time counts as handled: after a reset the flow goes on from the time after it.
+    broken = false;
+    running.reset("n");
+    await clock.advance(1_000);
+    expect(starts).toEqual([0, 2_000]);
+    await running.stop();
+  });
+
+  it("falls back to no jitter when the random option throws, reporting it once", async () => {
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    try {
+      const clock = new VirtualClock();
+      const { workflow, starts } = job(clock, { fails: () => true });
+      const random = () => {
+        throw new Error("rng broke");
+      };
+      const running = await new Scheduler<S>({ clock, random }).every("k", workflow, "work", 100).start();
+      await clock.advance(5_000);
+      expect(starts).toEqual([0, 1_000, 3_000]);
+      expect(running.status("k")).toMatchObject({ status: "backoff", streak: 3, until: 7_000 });
+      expect(errors).toHaveBeenCalledTimes(1);
+      expect(String(errors.mock.calls[0]?.[0])).toContain("random option failed (Error: rng broke)");
+      expect(await running.stop()).toEqual({ timedOut: [], teardownErrors: [] });
+    } finally {
+      errors.mockRestore();
+    }
   });
 
   it("emits plain JSON events with times from the clock", async () => {

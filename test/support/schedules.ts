@@ -15,8 +15,16 @@ export const day = 24 * hour;
 /** An instant as an ISO string, so failures read as dates. */
 export const iso = (ms: number): string => new Date(ms).toISOString();
 
+/** How a {@link job} behaves; everything is optional. */
+export interface JobOptions {
+  /** How long each run takes on the clock. */
+  readonly ms?: number;
+  /** Whether the run with this 1-based number fails. */
+  readonly fails?: (run: number) => boolean;
+}
+
 /** A one-state workflow whose runs take `ms` on `clock` (0 unless given); `starts` records when each run began. */
-export function job(clock: Clock, options: { readonly ms?: number } = {}) {
+export function job(clock: Clock, options: JobOptions = {}) {
   const starts: number[] = [];
   const workflow = new Workflow<S>()
     .withClock(clock)
@@ -27,7 +35,9 @@ export function job(clock: Clock, options: { readonly ms?: number } = {}) {
         retry: none(),
         run: async ({ signal }) => {
           starts.push(clock.now());
+          const run = starts.length;
           if (options.ms !== undefined) await clock.sleep(options.ms, signal);
+          if (options.fails?.(run)) throw new Error(`run ${run} broke`);
           return "done";
         },
       }),
@@ -37,7 +47,7 @@ export function job(clock: Clock, options: { readonly ms?: number } = {}) {
 }
 
 /** A scheduler on `clock` with jitter-free backoff, recording its events. */
-export function scheduler(clock: Clock, options: Omit<SchedulerOptions, "clock"> = {}) {
+export function scheduler(clock: Clock, options: Omit<SchedulerOptions, "clock" | "onEvent"> = {}) {
   const events: SchedulerEvent[] = [];
   const s = new Scheduler<S>({
     random: () => 0.5,
@@ -50,16 +60,21 @@ export function scheduler(clock: Clock, options: Omit<SchedulerOptions, "clock">
   return { scheduler: s, events, ofType };
 }
 
+/** The shape of a default run id: `<flowId>:<run>-<8 hex digits>`. */
+export function runIdOf(flowId: string, run: number): RegExp {
+  return new RegExp(`^${flowId}:${run}-[0-9a-f]{8}$`);
+}
+
 /**
  * A clock whose wall time can jump while no timer fires: a suspended laptop, a process that was
- * stopped, a throttled background tab. `VirtualClock.advance` fires every timer on time on its
- * way, so it cannot show a late wake-up by itself.
+ * stopped, a throttled background tab, or (jumping back) a wall clock that was set back.
+ * `VirtualClock.advance` fires every timer on time on its way, so it cannot show that by itself.
  */
 export class SleepyClock implements Clock {
   readonly virtual: VirtualClock;
   #skewMs = 0;
 
-  constructor(startMs: number) {
+  constructor(startMs = 0) {
     this.virtual = new VirtualClock({ startMs });
   }
 
@@ -75,7 +90,7 @@ export class SleepyClock implements Clock {
     return this.virtual.schedule(ms, callback);
   }
 
-  /** Wall time moves `ms` forward and no timer fires: the process was asleep. */
+  /** Wall time moves by `ms` (negative: the clock was set back) and no timer fires. */
   jump(ms: number): void {
     this.#skewMs += ms;
   }
