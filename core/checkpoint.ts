@@ -1,14 +1,20 @@
 import { CanoError, isCanoError } from "./errors.ts";
 import { assertJson } from "./json.ts";
 
-/** What a checkpoint row records: a state entered, a saga step's output, or a stepped/stream cursor. */
-export type CheckpointRowKind = "state" | "completion" | "cursor";
+/**
+ * What a checkpoint row records: a state entered, a saga step's output, a stepped/stream cursor, the
+ * start of a rollback (output: the error that caused it), or a compensation that finished (output:
+ * the sequence of the completion row it undid).
+ */
+export type CheckpointRowKind = "state" | "completion" | "cursor" | "rollback" | "compensated";
 
 /** Every {@link CheckpointRowKind}, in the order they are documented. */
 export const checkpointRowKinds = [
   "state",
   "completion",
   "cursor",
+  "rollback",
+  "compensated",
 ] as const satisfies readonly CheckpointRowKind[];
 
 /** One durable record of a run; plain JSON, so every store can keep it as text. */

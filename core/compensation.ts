@@ -8,6 +8,8 @@ export interface CompensationEntry {
   readonly state: string;
   readonly taskId: string;
   readonly output: unknown;
+  /** The sequence of the step's completion row, when the run is checkpointed. */
+  readonly sequence?: number;
 }
 
 /** Runs `body`, failing with a `timeout` error (and aborting its signal) after `limitMs`. */
@@ -43,7 +45,8 @@ function bounded(
  * @internal Undoes completed saga steps in reverse (reference §12): never stops early, never
  * cancelled, each entry bounded by its step's `attemptTimeoutMs` and by `deadline` (epoch ms, when
  * a total timeout is set). Past the deadline every remaining entry becomes an orphan, plus one
- * summary `timeout`. Returns the compensation errors in drain order; empty means a clean rollback.
+ * summary `timeout`. `compensated` is awaited after each successful compensation (the run records
+ * it). Returns the compensation errors in drain order; empty means a clean rollback.
  */
 export async function drainCompensations<TResources>(
   scope: RunScope,
@@ -51,6 +54,7 @@ export async function drainCompensations<TResources>(
   steps: ReadonlyMap<string, SagaStep<string, unknown, TResources>>,
   base: Omit<TaskContext<TResources>, "state" | "signal" | "attempt">,
   deadline: number | undefined,
+  compensated?: (entry: CompensationEntry) => Promise<void>,
 ): Promise<CanoError[]> {
   const { clock, workflowId, emit } = scope;
   const errors: CanoError[] = [];
@@ -95,6 +99,7 @@ export async function drainCompensations<TResources>(
         (signal) => step.compensate(output, { ...base, state, signal, attempt: 1 }),
       );
       emit?.({ type: "compensate_done", at: clock.now(), workflowId, state, taskId, ok: true });
+      await compensated?.(entry);
     } catch (thrown) {
       const error = toCanoError(thrown, `Saga compensation of "${taskId}"`);
       emit?.({

@@ -1,3 +1,4 @@
+import type { CheckpointRowKind } from "./checkpoint.ts";
 import type { CanoErrorJson } from "./errors.ts";
 
 /** Fields every event carries. */
@@ -70,7 +71,7 @@ export type WorkflowEvent =
       readonly type: "checkpoint";
       readonly state: string;
       readonly sequence: number;
-      readonly kind: "state" | "completion" | "cursor";
+      readonly kind: CheckpointRowKind;
     })
   | (EventBase & { readonly type: "checkpoint_clear_failed"; readonly error: CanoErrorJson })
   | (EventBase & {

@@ -1,6 +1,7 @@
 import type { CheckpointRow } from "./checkpoint.ts";
 import type { CompensationEntry } from "./compensation.ts";
-import { CanoError } from "./errors.ts";
+import type { CanoErrorCode, CanoErrorJson } from "./errors.ts";
+import { CanoError, canoErrorCodes } from "./errors.ts";
 import type { SplitResult } from "./split.ts";
 import { didYouMean } from "./suggest.ts";
 
@@ -18,6 +19,8 @@ export interface ResumePoint {
   readonly cursor: unknown;
   /** The split result the resumed state received as `ctx.split`, when it is a join state. */
   readonly joinInput: SplitResult | undefined;
+  /** Set when the run stopped while rolling back: the error that started the rollback, to finish it. */
+  readonly rollback: CanoError | undefined;
 }
 
 function isSplitResult(value: unknown): value is SplitResult {
@@ -69,17 +72,11 @@ export function rehydrate(
       { workflowId, sequence: last.sequence, details: { stored: last.version, expected: expectedVersion } },
     );
   }
-  const state = last.state;
-  if (!knownStates.includes(state)) {
-    throw new CanoError(
-      "workflow",
-      `Workflow: run "${workflowId}" stopped in state "${state}" (row ${last.sequence}), which is neither registered nor an exit state any more.${didYouMean(state, knownStates)}`,
-      { workflowId, sequence: last.sequence, state },
-    );
-  }
   // Replay the log the way the runs that wrote it saw it, earlier resumes included.
   const path: string[] = [];
   const stack: (CompensationEntry & { readonly sequence: number })[] = [];
+  const undone = new Set<number>();
+  let rollback: RollbackPoint | undefined;
   let entered: CheckpointRow | undefined;
   let cursor: unknown;
   for (const row of rows) {
@@ -98,9 +95,34 @@ export function rehydrate(
       entered = row;
     } else if (row.kind === "completion") {
       stack.push({ state: row.state, taskId: row.taskId, output: row.output, sequence: row.sequence });
+    } else if (row.kind === "rollback") {
+      rollback = { state: row.state, error: rollbackError(workflowId, row) };
+    } else if (row.kind === "compensated") {
+      undone.add((row.output as { completion?: unknown } | undefined)?.completion as number);
     } else {
       cursor = row.output;
     }
+  }
+  if (rollback !== undefined) {
+    // The run was rolling back when it stopped: finish the rollback, never re-run the failed state.
+    const pending = stack.filter((entry) => !undone.has(entry.sequence));
+    return {
+      state: rollback.state,
+      lastSequence: last.sequence,
+      path,
+      stack: pending,
+      cursor: undefined,
+      joinInput: undefined,
+      rollback: rollback.error,
+    };
+  }
+  const state = last.state;
+  if (!knownStates.includes(state)) {
+    throw new CanoError(
+      "workflow",
+      `Workflow: run "${workflowId}" stopped in state "${state}" (row ${last.sequence}), which is neither registered nor an exit state any more.${didYouMean(state, knownStates)}`,
+      { workflowId, sequence: last.sequence, state },
+    );
   }
   // The resumed state re-runs: it is entered again (so not yet on the path) and pushes its own
   // completion again (so the one it left in the log would compensate twice).
@@ -111,8 +133,37 @@ export function rehydrate(
     state,
     lastSequence: last.sequence,
     path,
-    stack: completed.map(({ state: step, taskId, output }) => ({ state: step, taskId, output })),
+    stack: completed,
     cursor,
     joinInput,
+    rollback: undefined,
   };
+}
+
+interface RollbackPoint {
+  readonly state: string;
+  readonly error: CanoError;
+}
+
+/** The error a rollback row recorded, as a CanoError again (a malformed one is `checkpoint_corrupt`). */
+function rollbackError(workflowId: string, row: CheckpointRow): CanoError {
+  const json = (row.output as { error?: Partial<CanoErrorJson> } | undefined)?.error;
+  if (
+    typeof json?.code !== "string" ||
+    !(canoErrorCodes as readonly string[]).includes(json.code) ||
+    typeof json.message !== "string"
+  ) {
+    throw new CanoError(
+      "checkpoint_corrupt",
+      `Checkpoint: run "${workflowId}" row ${row.sequence} is corrupt: a rollback row must carry the error that started it. Nothing was deleted.`,
+      { workflowId, sequence: row.sequence },
+    );
+  }
+  return new CanoError(json.code as CanoErrorCode, json.message, {
+    workflowId,
+    state: json.state ?? row.state,
+    attempt: json.attempt,
+    path: json.path,
+    details: { ...json.details, rollbackResumedFrom: row.sequence },
+  });
 }

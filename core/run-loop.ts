@@ -46,6 +46,8 @@ export class Run<TResources> {
   #sequence: number;
   /** Set once the loop has returned or thrown: late work of an abandoned task must not write rows. */
   #closed = false;
+  /** The error whose rollback a resumed run finishes (it re-runs no state). */
+  readonly #rollingBack: CanoError | undefined;
   /** Set until the resumed run writes its first state row, which records where it resumed from. */
   #resumedFrom: number | undefined;
 
@@ -66,11 +68,14 @@ export class Run<TResources> {
       resume?.cursor === undefined ? undefined : { state: resume.state, cursor: resume.cursor };
     this.#sequence = resume === undefined ? 0 : resume.lastSequence + 1;
     this.#resumedFrom = resume?.lastSequence;
+    this.#rollingBack = resume?.rollback;
   }
 
   async loop(initial: string): Promise<string> {
     const stopWatching = this.#watch();
     try {
+      // A run that stopped while rolling back only finishes its rollback.
+      if (this.#rollingBack !== undefined) throw this.#rollingBack;
       let state = initial;
       for (;;) {
         if (this.#cancel?.aborted) throw this.#cancelledAtBoundary(state);
@@ -188,6 +193,23 @@ export class Run<TResources> {
     this.#sequence = sequence + 1;
     if (resumedFrom !== undefined) this.#resumedFrom = undefined;
     this.#scope.emit?.({ type: "checkpoint", at: clock.now(), workflowId, state, sequence, kind });
+  }
+
+  /**
+   * Best-effort rows of a rollback: a rollback must go on even when its log cannot be written; at
+   * worst a resume compensates a step again, which compensations must tolerate.
+   */
+  async #record(
+    state: string,
+    kind: "rollback" | "compensated",
+    taskId: string,
+    output: unknown,
+  ): Promise<void> {
+    try {
+      await this.#checkpoint(state, kind, taskId, output);
+    } catch {
+      // Already reported through the checkpoint store's own error path; nothing more to do here.
+    }
   }
 
   /** Best-effort: a run that finished must not fail because its log could not be removed. */
@@ -401,7 +423,8 @@ export class Run<TResources> {
       const failure = this.#fail(error, state, attempts);
       throw errors.length === 0 ? failure : compensationFailed(failure, errors);
     }
-    this.#stack.push({ state, taskId, output });
+    const durable = this.#definition.durability !== undefined;
+    this.#stack.push({ state, taskId, output, ...(durable ? { sequence: this.#sequence } : {}) });
     await this.#checkpoint(state, "completion", taskId, output);
     return this.#transition(state, taskId, step.to, outcome.next, attempts);
   }
@@ -416,8 +439,18 @@ export class Run<TResources> {
    * original error and clears the log; a dirty one returns `compensation_failed` and keeps it.
    */
   async #rollBack(error: CanoError): Promise<CanoError> {
-    if (this.#stack.length === 0) return error;
+    if (this.#stack.length === 0) {
+      // A resumed rollback whose steps were all undone before the stop still owes the clear.
+      if (this.#rollingBack !== undefined) await this.#clearLog();
+      return error;
+    }
     const { clock } = this.#scope;
+    const durable = this.#definition.durability !== undefined;
+    // Recorded so that a run stopped mid-rollback finishes the rollback when resumed, instead of
+    // re-running the failed state; a resumed rollback already has its row.
+    if (durable && this.#rollingBack === undefined) {
+      await this.#record(error.state ?? "", "rollback", "", { error: error.toJSON() });
+    }
     const totalMs = this.#definition.totalTimeoutMs;
     const budgetMs =
       totalMs === undefined
@@ -430,6 +463,10 @@ export class Run<TResources> {
       this.#definition.sagaSteps,
       this.#context(error.state ?? "", new AbortController().signal, undefined),
       budgetMs === undefined ? undefined : clock.now() + budgetMs,
+      durable
+        ? (entry) =>
+            this.#record(entry.state, "compensated", entry.taskId, { completion: entry.sequence ?? null })
+        : undefined,
     );
     if (errors.length > 0) return compensationFailed(error, errors);
     // Keep the log when a step's inline compensation already failed, or when another writer owns it

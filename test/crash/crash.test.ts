@@ -210,8 +210,8 @@ function logProblems(rows: readonly CheckpointRow[], mode: PaymentMode, workflow
   rows.forEach((row, index) => {
     const where = `row ${index} (${label(row)})`;
     if (row.version !== 0 || row.workflow !== "payment") problems.push(`${where}: version/workflow stamp`);
-    if (row.taskId !== (row.state === "done" ? "" : row.state))
-      problems.push(`${where}: taskId "${row.taskId}"`);
+    const expectedTaskId = row.state === "done" || row.kind === "rollback" ? "" : row.state;
+    if (row.taskId !== expectedTaskId) problems.push(`${where}: taskId "${row.taskId}"`);
     const prev = rows[index - 1];
     if (row.kind === "state") {
       const allowed =
@@ -229,6 +229,28 @@ function logProblems(rows: readonly CheckpointRow[], mode: PaymentMode, workflow
       const output = row.output as Partial<EffectRef> | undefined;
       if (output?.key !== `${workflowId}:${row.state}` || typeof output.ref !== "string") {
         problems.push(`${where}: output ${JSON.stringify(row.output)}`);
+      }
+    } else if (row.kind === "rollback") {
+      // A failed ship starts the rollback; it is written once, right after ship's rows.
+      if (mode !== "fail" || row.state !== "ship" || prev?.state !== "ship" || prev.kind !== "state") {
+        problems.push(`${where} cannot follow ${label(prev)}`);
+      }
+      if (rows.filter((other) => other.kind === "rollback").length > 1)
+        problems.push(`${where}: a second rollback`);
+    } else if (row.kind === "compensated") {
+      // Each compensation that finished is recorded once, newest step first, after the rollback row.
+      const undone = (row.output as { completion?: unknown } | undefined)?.completion;
+      const completion = rows.find((other) => other.sequence === undone);
+      if (completion?.kind !== "completion" || completion.state !== row.state) {
+        problems.push(`${where}: names ${JSON.stringify(undone)}, not a completion of "${row.state}"`);
+      }
+      if (!rows.slice(0, index).some((other) => other.kind === "rollback"))
+        problems.push(`${where} before the rollback`);
+      const compensations = rows.filter((other) => other.kind === "compensated").map((other) => other.state);
+      if (
+        JSON.stringify(compensations) !== JSON.stringify(["charge", "reserve"].slice(0, compensations.length))
+      ) {
+        problems.push(`${where}: compensations ${JSON.stringify(compensations)} are not newest first`);
       }
     } else {
       problems.push(`${where}: unexpected kind`);
@@ -346,14 +368,22 @@ async function crashTrial(index: number): Promise<TrialReport> {
       expect(run.hung, context).toBe(false);
       const trace = readTrace(paths.trace).filter((event) => event.pid === run.pid);
 
-      // A resume re-enters the state of the last row and continues after its sequence.
+      // A resume re-enters the state of the last row (or, mid-rollback, finishes the rollback that
+      // the failed state started) and continues after its sequence.
       const resumed = trace.filter((event) => event.type === "resume");
       const last = rowsBefore?.at(-1);
+      const rollback = rowsBefore?.find((row) => row.kind === "rollback");
       // (A resume killed during its setup may not have announced itself yet.)
       if (action === "resume" && last !== undefined && (resumed.length > 0 || !run.killed)) {
         expect(resumed, context).toEqual([
-          expect.objectContaining({ state: last.state, lastSequence: last.sequence }),
+          expect.objectContaining({ state: (rollback ?? last).state, lastSequence: last.sequence }),
         ]);
+        // Once a rollback has begun, no state runs again.
+        if (rollback !== undefined)
+          expect(
+            trace.filter((event) => event.type === "task_start"),
+            context,
+          ).toEqual([]);
         const written = trace.filter((event) => event.type === "checkpoint");
         if (written[0]?.type === "checkpoint") expect(written[0].sequence, context).toBe(last.sequence + 1);
       } else {

@@ -69,7 +69,7 @@ describe("decodeRow", () => {
     [
       "an unknown kind",
       { ...good, kind: "saga" },
-      'expected one of "state", "completion", "cursor", received string "saga"',
+      'expected one of "state", "completion", "cursor", "rollback", "compensated", received string "saga"',
       3,
     ],
     ["a missing kind", { ...good, kind: undefined }, 'field "kind"', 3],

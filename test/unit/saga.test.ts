@@ -106,6 +106,8 @@ describe("sagas", () => {
       ["charge", "state"],
       ["charge", "completion"],
       ["ship", "state"],
+      ["ship", "rollback"],
+      ["reserve", "compensated"],
     ]);
   });
 
@@ -310,6 +312,140 @@ describe("sagas", () => {
     expect(after.slice(before.length + 1).every((row) => row.resumedFrom === undefined)).toBe(true);
   });
 
+  it("finishes an interrupted rollback on resume instead of re-running the failed state", async () => {
+    const store = new MemoryCheckpointStore();
+    const effects: string[] = [];
+    let shipCalls = 0;
+    let hangRefund = true;
+    const build = () =>
+      new Workflow<Payment>()
+        .withCheckpointStore(store)
+        .registerWithCompensation(
+          "reserve",
+          saga({
+            to: ["charge"],
+            retry: none(),
+            run: () => ({ next: "charge", output: "r1" }),
+            compensate: (id: string) => void effects.push(`release ${id}`),
+          }),
+        )
+        .registerWithCompensation(
+          "charge",
+          saga({
+            to: ["ship"],
+            retry: none(),
+            run: () => ({ next: "ship", output: "c1" }),
+            compensate: async (id: string) => {
+              // The first process dies here, in the middle of the rollback.
+              if (hangRefund) return new Promise<never>(() => {});
+              effects.push(`refund ${id}`);
+            },
+          }),
+        )
+        .register(
+          "ship",
+          task({
+            to: ["done"],
+            retry: none(),
+            run: async () => {
+              // Would succeed if it ran again: a resume must not ship an order whose refund began.
+              if (++shipCalls === 1) throw new Error("carrier down");
+              return "done";
+            },
+          }),
+        )
+        .exit("done", "failed");
+    void build()
+      .orchestrate("reserve", { workflowId: "rolling" })
+      .catch(() => {});
+    await new Promise((resolve) => setImmediate(resolve));
+    expect((await store.loadRun("rolling")).at(-1)?.kind).toBe("rollback");
+    hangRefund = false;
+    const recorder = new RecordingObserver();
+    const error = await failure(build().withObserver(recorder).resumeFrom("rolling"));
+    expect(error.code).toBe("task_execution");
+    expect(error.message).toContain("carrier down");
+    expect(error.details).toMatchObject({ rollbackResumedFrom: 5 });
+    expect(shipCalls).toBe(1);
+    expect(effects).toEqual(["refund c1", "release r1"]);
+    expect(recorder.ofType("task_start")).toEqual([]);
+    expect(await store.loadRun("rolling")).toEqual([]);
+  });
+
+  it("does not compensate again a step whose compensation was recorded before the stop", async () => {
+    const store = new MemoryCheckpointStore();
+    const rows = [
+      ["reserve", "state", undefined],
+      ["reserve", "completion", { id: "reserve-1" }],
+      ["charge", "state", undefined],
+      ["charge", "completion", { id: "charge-1" }],
+      ["ship", "state", undefined],
+      ["ship", "rollback", { error: { code: "task_execution", message: "carrier down", state: "ship" } }],
+      ["charge", "compensated", { completion: 3 }],
+    ] as const;
+    for (const [sequence, [state, kind, output]] of rows.entries()) {
+      await store.append("half", {
+        sequence,
+        state,
+        taskId: kind === "rollback" ? "" : state,
+        kind,
+        version: 0,
+        at: 0,
+        ...(output === undefined ? {} : { output }),
+      });
+    }
+    const l = ledger();
+    const error = await failure(payment(l, shipFails).withCheckpointStore(store).resumeFrom("half"));
+    expect(error.message).toBe("carrier down");
+    expect(l.effects).toEqual(["undo reserve-1"]);
+  });
+
+  it("clears the log of a rollback that had undone every step before the stop", async () => {
+    const store = new MemoryCheckpointStore();
+    const rows = [
+      ["reserve", "state", undefined],
+      ["reserve", "completion", { id: "reserve-1" }],
+      ["ship", "state", undefined],
+      ["ship", "rollback", { error: { code: "task_execution", message: "carrier down", state: "ship" } }],
+      ["reserve", "compensated", { completion: 1 }],
+    ] as const;
+    for (const [sequence, [state, kind, output]] of rows.entries()) {
+      const taskId = kind === "rollback" ? "" : state;
+      await store.append("undone", {
+        sequence,
+        state,
+        taskId,
+        kind,
+        version: 0,
+        at: 0,
+        ...(output === undefined ? {} : { output }),
+      });
+    }
+    const l = ledger();
+    expect(
+      (await failure(payment(l, shipFails).withCheckpointStore(store).resumeFrom("undone"))).message,
+    ).toBe("carrier down");
+    expect(l.effects).toEqual([]);
+    expect(await store.loadRun("undone")).toEqual([]);
+  });
+
+  it("reports a rollback row without its error as checkpoint_corrupt, keeping the log", async () => {
+    const store = new MemoryCheckpointStore();
+    await store.append("broken", {
+      sequence: 0,
+      state: "ship",
+      taskId: "",
+      kind: "rollback",
+      output: { nope: 1 },
+      version: 0,
+      at: 0,
+    });
+    const error = await failure(payment(ledger(), shipFails).withCheckpointStore(store).resumeFrom("broken"));
+    expect(error.code).toBe("checkpoint_corrupt");
+    expect(error.sequence).toBe(0);
+    expect(await store.loadRun("broken")).toHaveLength(1);
+  });
+
   it("reports a completed step whose compensator is gone as orphaned, keeping its output", async () => {
     const store = new MemoryCheckpointStore();
     await store.append("old", {
@@ -341,8 +477,14 @@ describe("sagas", () => {
     expect(error.code).toBe("compensation_failed");
     expect(error.errors?.[1]?.code).toBe("orphaned_compensation");
     expect(error.errors?.[1]?.details).toEqual({ taskId: "legacy-reserve", output: { id: 7 } });
-    // A dirty rollback keeps the log: the three old rows plus the resumed state's new one.
-    expect((await store.loadRun("old")).map((r) => r.sequence)).toEqual([0, 1, 2, 3]);
+    // A dirty rollback keeps the log: the three old rows, the resumed state's new one, the rollback.
+    expect((await store.loadRun("old")).map((r) => r.kind)).toEqual([
+      "state",
+      "completion",
+      "state",
+      "state",
+      "rollback",
+    ]);
   });
 
   it("refuses two saga steps with the same name", () => {
