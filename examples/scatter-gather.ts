@@ -6,7 +6,8 @@
  * quote is included. `partialTimeout()` with `timeoutMs` moves on at the deadline with whatever has
  * settled and cancels the rest through their `ctx.signal`; `ctx.split.cancelled` names them.
  */
-import { none, partialTimeout, quorum, type SplitResult, task, Workflow } from "cano";
+import type { SplitResult } from "cano";
+import { none, partialTimeout, quorum, task, Workflow } from "cano";
 
 type State = "quote_all" | "pick" | "quote_fast" | "pick_fast" | "done";
 interface Quote {

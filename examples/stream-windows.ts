@@ -7,7 +7,8 @@
  * the queue after the last written batch. First with a count window (every 3 messages, the rest
  * flushed when the source ends), then with a duration window (whatever arrived in each 50 ms).
  */
-import { type CheckpointRow, MemoryCheckpointStore, type StreamWindow, stream, Workflow } from "cano";
+import type { CheckpointRow, StreamWindow } from "cano";
+import { MemoryCheckpointStore, stream, Workflow } from "cano";
 
 type State = "consume" | "done";
 interface Message {

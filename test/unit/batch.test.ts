@@ -1,18 +1,10 @@
-import {
-  CanoError,
-  exponential,
-  fixed,
-  isCanoError,
-  none,
-  PermanentError,
-  type RetryPolicy,
-  type Task,
-  Workflow,
-} from "cano";
+import type { RetryPolicy, Task } from "cano";
+import { CanoError, exponential, fixed, isCanoError, none, PermanentError, Workflow } from "cano";
 import { RecordingObserver, VirtualClock } from "cano/testing";
 import fc from "fast-check";
 import { describe, expect, expectTypeOf, it } from "vitest";
-import { type BatchItemResult, batch } from "../../core/batch.ts";
+import type { BatchItemResult } from "../../core/batch.ts";
+import { batch } from "../../core/batch.ts";
 import { isRetryable } from "../../core/retryable.ts";
 import { failure, settle } from "../support/runs.ts";
 

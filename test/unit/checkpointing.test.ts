@@ -1,19 +1,5 @@
-import type { CanoError } from "cano";
-import {
-  all,
-  type CheckpointRow,
-  type CheckpointStore,
-  done,
-  MemoryCheckpointStore,
-  more,
-  none,
-  router,
-  type SplitResult,
-  saga,
-  stepped,
-  task,
-  Workflow,
-} from "cano";
+import type { CanoError, CheckpointRow, CheckpointStore, SplitResult } from "cano";
+import { all, done, MemoryCheckpointStore, more, none, router, saga, stepped, task, Workflow } from "cano";
 import { RecordingObserver } from "cano/testing";
 import { describe, expect, it } from "vitest";
 import { FaultyCheckpointStore, seededRandom } from "../support/faulty-checkpoint-store.ts";

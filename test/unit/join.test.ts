@@ -1,10 +1,9 @@
+import type { JoinDecision, JoinStrategy } from "cano";
 import {
   all,
   any,
   decideJoin,
   describeStrategy,
-  type JoinDecision,
-  type JoinStrategy,
   partialResults,
   partialTimeout,
   percentage,

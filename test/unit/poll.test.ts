@@ -1,15 +1,10 @@
-import { fixed, type Task, type TaskContext, Workflow } from "cano";
+import type { Task, TaskContext } from "cano";
+import { fixed, Workflow } from "cano";
 import { RecordingObserver, VirtualClock } from "cano/testing";
 import { describe, expect, expectTypeOf, it } from "vitest";
 import * as policies from "../../core/error-policy.ts";
-import {
-  failFast,
-  type PollErrorPolicy,
-  type PollOutcome,
-  pending,
-  poll,
-  retryOnError,
-} from "../../core/poll.ts";
+import type { PollErrorPolicy, PollOutcome } from "../../core/poll.ts";
+import { failFast, pending, poll, retryOnError } from "../../core/poll.ts";
 import { failure, settle } from "../support/runs.ts";
 
 type S = "wait" | "done" | "failed";

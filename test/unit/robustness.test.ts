@@ -1,3 +1,4 @@
+import type { RetryPolicy } from "cano";
 import {
   CanoError,
   CircuitBreaker,
@@ -5,7 +6,6 @@ import {
   fixed,
   key,
   node,
-  type RetryPolicy,
   randomId,
   systemClock,
   task,

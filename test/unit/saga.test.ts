@@ -1,13 +1,5 @@
-import {
-  type CanoError,
-  type CheckpointRow,
-  type CheckpointStore,
-  MemoryCheckpointStore,
-  none,
-  saga,
-  task,
-  Workflow,
-} from "cano";
+import type { CanoError, CheckpointRow, CheckpointStore } from "cano";
+import { MemoryCheckpointStore, none, saga, task, Workflow } from "cano";
 import { RecordingObserver, VirtualClock } from "cano/testing";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";

@@ -1,7 +1,7 @@
+import type { CanoError, SplitResult, Task } from "cano";
 import {
   all,
   any,
-  type CanoError,
   fixed,
   node,
   none,
@@ -9,8 +9,6 @@ import {
   partialTimeout,
   percentage,
   quorum,
-  type SplitResult,
-  type Task,
   task,
   Workflow,
 } from "cano";

@@ -1,9 +1,11 @@
-import { exponential, fixed, MemoryStore, none, saga, type Task, type TaskContext, Workflow } from "cano";
+import type { Task, TaskContext } from "cano";
+import { exponential, fixed, MemoryStore, none, saga, Workflow } from "cano";
 import { RecordingObserver, VirtualClock } from "cano/testing";
 import { describe, expect, expectTypeOf, it } from "vitest";
 import { MemoryCheckpointStore } from "../../core/checkpoint.ts";
 import { assertJson } from "../../core/json.ts";
-import { done, more, type StepOutcome, stepped } from "../../core/stepped.ts";
+import type { StepOutcome } from "../../core/stepped.ts";
+import { done, more, stepped } from "../../core/stepped.ts";
 import type { TaskRuntime } from "../../core/task.ts";
 import { failure, settle } from "../support/runs.ts";
 

@@ -1,19 +1,13 @@
-import {
-  type CancelTimer,
-  CanoError,
-  type Clock,
-  MemoryStore,
-  type Task,
-  type TaskContext,
-  Workflow,
-} from "cano";
+import type { CancelTimer, Clock, Task, TaskContext } from "cano";
+import { CanoError, MemoryStore, Workflow } from "cano";
 import { VirtualClock } from "cano/testing";
 import fc from "fast-check";
 import { describe, expect, expectTypeOf, it } from "vitest";
 import { MemoryCheckpointStore } from "../../core/checkpoint.ts";
 import { failFast, retryOnError, skipAndContinue } from "../../core/error-policy.ts";
 import { assertJson } from "../../core/json.ts";
-import { type StreamErrorPolicy, type StreamWindow, stream } from "../../core/stream.ts";
+import type { StreamErrorPolicy, StreamWindow } from "../../core/stream.ts";
+import { stream } from "../../core/stream.ts";
 import type { TaskRuntime } from "../../core/task.ts";
 import { failure, settle } from "../support/runs.ts";
 

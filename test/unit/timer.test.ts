@@ -1,7 +1,9 @@
-import { fixed, key, MemoryStore, type Task, Workflow } from "cano";
+import type { Task } from "cano";
+import { fixed, key, MemoryStore, Workflow } from "cano";
 import { VirtualClock } from "cano/testing";
 import { describe, expect, expectTypeOf, it } from "vitest";
-import { type TimerWait, timer } from "../../core/timer.ts";
+import type { TimerWait } from "../../core/timer.ts";
+import { timer } from "../../core/timer.ts";
 import { failure, settle } from "../support/runs.ts";
 
 type S = "sleep" | "done";

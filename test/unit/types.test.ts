@@ -1,4 +1,5 @@
-import { node, router, type Task, type TaskContext, task, Workflow } from "cano";
+import type { Task, TaskContext } from "cano";
+import { node, router, task, Workflow } from "cano";
 import { describe, expectTypeOf, it } from "vitest";
 
 type S = "fetch" | "summarize" | "done" | "failed";

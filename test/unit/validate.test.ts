@@ -1,4 +1,5 @@
-import { type CanoError, router, task, Workflow } from "cano";
+import type { CanoError } from "cano";
+import { router, task, Workflow } from "cano";
 import { describe, expect, it } from "vitest";
 import { configurationError } from "../support/runs.ts";
 

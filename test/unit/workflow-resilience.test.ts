@@ -1,15 +1,5 @@
-import {
-  type CanoError,
-  CircuitBreaker,
-  exponential,
-  fixed,
-  isCanoError,
-  none,
-  PermanentError,
-  type TaskOptions,
-  task,
-  Workflow,
-} from "cano";
+import type { CanoError, TaskOptions } from "cano";
+import { CircuitBreaker, exponential, fixed, isCanoError, none, PermanentError, task, Workflow } from "cano";
 import { RecordingObserver, VirtualClock } from "cano/testing";
 import { describe, expect, it } from "vitest";
 import { failure, settle } from "../support/runs.ts";

@@ -1,4 +1,5 @@
-import { fixed, key, MemoryStore, node, none, router, task, Workflow, type WorkflowEvent } from "cano";
+import type { WorkflowEvent } from "cano";
+import { fixed, key, MemoryStore, node, none, router, task, Workflow } from "cano";
 import { RecordingObserver } from "cano/testing";
 import { describe, expect, it, vi } from "vitest";
 import { failure } from "../support/runs.ts";
