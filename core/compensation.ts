@@ -54,7 +54,7 @@ export async function drainCompensations<TResources>(
   steps: ReadonlyMap<string, SagaStep<string, unknown, TResources>>,
   base: Omit<TaskContext<TResources>, "state" | "signal" | "attempt">,
   deadline: number | undefined,
-  compensated?: (entry: CompensationEntry) => Promise<void>,
+  compensated?: (entry: CompensationEntry) => Promise<unknown>,
 ): Promise<CanoError[]> {
   const { clock, workflowId, emit } = scope;
   const errors: CanoError[] = [];

@@ -6,8 +6,14 @@ import type { CompensationEntry } from "./compensation.ts";
 import { compensationFailed, drainCompensations } from "./compensation.ts";
 import type { StateEntry, WorkflowDefinition } from "./definition.ts";
 import { taskIdOf } from "./definition.ts";
-import type { CanoError } from "./errors.ts";
-import { describeThrown, engineError, isCanoError, toCanoError, withRunContext } from "./errors.ts";
+import {
+  CanoError,
+  describeThrown,
+  engineError,
+  isCanoError,
+  toCanoError,
+  withRunContext,
+} from "./errors.ts";
 import { assertJson } from "./json.ts";
 import type { ResumePoint } from "./resume.ts";
 import type { SagaOutcome } from "./saga.ts";
@@ -15,6 +21,17 @@ import type { SplitConfig, SplitResult } from "./split.ts";
 import { runSplit } from "./split.ts";
 import { didYouMean } from "./suggest.ts";
 import type { TaskContext } from "./task.ts";
+
+/** The context fields of an error, to make a new one about the same failure. */
+function fieldsOf(error: CanoError) {
+  return {
+    state: error.state,
+    attempt: error.attempt,
+    path: error.path,
+    sequence: error.sequence,
+    details: error.details,
+  };
+}
 
 /** The longest a compensation drain may take by default when a total timeout is set (reference §3.6). */
 const maxDefaultDrainMs = 30_000;
@@ -196,19 +213,21 @@ export class Run<TResources> {
   }
 
   /**
-   * Best-effort rows of a rollback: a rollback must go on even when its log cannot be written; at
-   * worst a resume compensates a step again, which compensations must tolerate.
+   * A row of a rollback; returns why it could not be written instead of throwing. A lost
+   * `compensated` row only means a resume compensates that step again, which compensations must
+   * tolerate; a lost `rollback` row stops the rollback (see `#rollBack`).
    */
   async #record(
     state: string,
     kind: "rollback" | "compensated",
     taskId: string,
     output: unknown,
-  ): Promise<void> {
+  ): Promise<CanoError | undefined> {
     try {
       await this.#checkpoint(state, kind, taskId, output);
-    } catch {
-      // Already reported through the checkpoint store's own error path; nothing more to do here.
+      return undefined;
+    } catch (error) {
+      return toCanoError(error, "Checkpoint");
     }
   }
 
@@ -444,12 +463,23 @@ export class Run<TResources> {
       if (this.#rollingBack !== undefined) await this.#clearLog();
       return error;
     }
-    const { clock } = this.#scope;
+    const { clock, workflowId } = this.#scope;
     const durable = this.#definition.durability !== undefined;
+    // Another writer owns this run (our append lost a race for a sequence): its steps are not ours
+    // to undo, and its log not ours to clear.
+    if (isCanoError(error.cause) && error.cause.details?.conflict === true) return error;
     // Recorded so that a run stopped mid-rollback finishes the rollback when resumed, instead of
-    // re-running the failed state; a resumed rollback already has its row.
+    // re-running the failed state; a resumed rollback already has its row. Undoing steps that the
+    // log cannot show as undone would let a resume go forward on top of them: stop as a crash would.
     if (durable && this.#rollingBack === undefined) {
-      await this.#record(error.state ?? "", "rollback", "", { error: error.toJSON() });
+      const unrecorded = await this.#record(error.state ?? "", "rollback", "", { error: error.toJSON() });
+      if (unrecorded !== undefined) {
+        return new CanoError(
+          error.code,
+          `${error.message}; no step was compensated, because the rollback could not be checkpointed (${unrecorded.message}). The log is kept: resume the run to roll back or continue`,
+          { ...fieldsOf(error), cause: unrecorded, workflowId },
+        );
+      }
     }
     const totalMs = this.#definition.totalTimeoutMs;
     const budgetMs =
@@ -469,10 +499,8 @@ export class Run<TResources> {
         : undefined,
     );
     if (errors.length > 0) return compensationFailed(error, errors);
-    // Keep the log when a step's inline compensation already failed, or when another writer owns it
-    // (our append lost a race for a sequence): clearing would delete that writer's rows.
-    const conflict = isCanoError(error.cause) && error.cause.details?.conflict === true;
-    if (error.code !== "compensation_failed" && !conflict) await this.#clearLog();
+    // Keep the log when a step's inline compensation already failed.
+    if (error.code !== "compensation_failed") await this.#clearLog();
     return error;
   }
 

@@ -280,8 +280,9 @@ describe("fault injection", () => {
     }
   });
 
-  it("keeps the log when an append loses a race for its sequence to another writer", async () => {
+  it("neither compensates nor clears when an append loses a race for its sequence to another writer", async () => {
     const store = new MemoryCheckpointStore();
+    const compensations: string[] = [];
     await store.append("shared", {
       sequence: 2,
       state: "ship",
@@ -294,13 +295,52 @@ describe("fault injection", () => {
       .withCheckpointStore(store)
       .registerWithCompensation(
         "charge",
-        saga({ to: ["ship"], run: () => ({ next: "ship", output: 1 }), compensate: () => {} }),
+        saga({
+          to: ["ship"],
+          run: () => ({ next: "ship", output: 1 }),
+          compensate: () => void compensations.push("refund"),
+        }),
       )
       .register("ship", task({ to: ["done"], run: () => "done" }))
       .exit("done");
     const error = await failure(wf.orchestrate("charge", { workflowId: "shared" }));
     expect(error.code).toBe("checkpoint_store");
+    // The other writer owns the run: undoing its charge would break what it goes on to do.
+    expect(compensations).toEqual([]);
     expect((await store.loadRun("shared")).map((r) => r.sequence)).toEqual([0, 1, 2]);
+  });
+
+  it("compensates nothing when the rollback itself cannot be checkpointed, and keeps the log", async () => {
+    const inner = new MemoryCheckpointStore();
+    const store = new FaultyCheckpointStore(inner, { random: seededRandom(3) });
+    const compensations: string[] = [];
+    const wf = new Workflow<"charge" | "ship" | "done">()
+      .withCheckpointStore(store)
+      .registerWithCompensation(
+        "charge",
+        saga({
+          to: ["ship"],
+          run: () => ({ next: "ship", output: 1 }),
+          compensate: () => void compensations.push("refund"),
+        }),
+      )
+      .register(
+        "ship",
+        task({ to: ["done"], retry: none(), run: () => Promise.reject(new Error("carrier down")) }),
+      )
+      .exit("done");
+    // The store goes away when the run fails (a closed database, a lost connection).
+    store.failAppends((_id, row) => row.kind === "rollback");
+    const error = await failure(wf.orchestrate("charge", { workflowId: "gone" }));
+    expect(error.message).toContain(
+      "no step was compensated, because the rollback could not be checkpointed",
+    );
+    expect(compensations).toEqual([]);
+    expect((await inner.loadRun("gone")).map((r) => r.kind)).toEqual(["state", "completion", "state"]);
+    // Once the store is back, a resume continues from the log (here: ship fails again, then rolls back).
+    store.failAppends(() => false);
+    expect((await failure(wf.resumeFrom("gone"))).message).toContain("carrier down");
+    expect(compensations).toEqual(["refund"]);
   });
 });
 
