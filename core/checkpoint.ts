@@ -61,6 +61,11 @@ export interface RunSummary {
   readonly version: number;
   /** How many rows the run has. */
   readonly rows: number;
+  /**
+   * Set when the run's rows could not be read (a corrupt row): the run is still listed, so an app
+   * can show it, but resuming it fails with `checkpoint_corrupt` until it is repaired or discarded.
+   */
+  readonly problem?: string;
 }
 
 /**

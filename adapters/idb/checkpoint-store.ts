@@ -158,7 +158,14 @@ export class IndexedDbCheckpointStore implements CheckpointStore {
       this.#fail("list runs"),
     );
     return runs.map(({ workflowId, rows, tail }) => {
-      const decoded = tail.map((raw, index) => decodeRow(raw, workflowId, rows - 1 - index));
+      let decoded: CheckpointRow[];
+      try {
+        decoded = tail.map((raw, index) => decodeRow(raw, workflowId, rows - 1 - index));
+      } catch (error) {
+        // One corrupt run must not hide the others from a "resume" list.
+        const problem = error instanceof Error ? error.message : String(error);
+        return { workflowId, state: "", sequence: rows - 1, at: 0, version: 0, rows, problem };
+      }
       const last = decoded[0]!;
       const workflow = decoded.find((row) => row.workflow !== undefined)?.workflow;
       return {

@@ -301,4 +301,40 @@ describe("listRuns", () => {
     expect(run?.at).toBeGreaterThanOrEqual(seen.before);
     expect(run?.at).toBeLessThanOrEqual(seen.after);
   });
+
+  it("still lists every run when one of them has a corrupt row, naming the problem", async () => {
+    const page = await labPage();
+    const seen = await page.evaluate(async () => {
+      const { adapter, raw } = window.lab;
+      const name = `list-corrupt-${crypto.randomUUID()}`;
+      const db = await adapter.openCanoDatabase(name);
+      const checkpoints = new adapter.IndexedDbCheckpointStore(db);
+      const row = {
+        sequence: 0,
+        state: "a",
+        taskId: "a",
+        kind: "state" as const,
+        version: 0,
+        at: 1,
+        workflow: "w",
+      };
+      await checkpoints.append("healthy-1", row);
+      await checkpoints.append("healthy-2", row);
+      db.close();
+      const direct = await raw.openDB(name);
+      await direct.put("checkpoints", { ...row, state: 42 }, ["broken", 0]);
+      direct.close();
+      const reopened = await adapter.openCanoDatabase(name);
+      const runs = await new adapter.IndexedDbCheckpointStore(reopened).listRuns();
+      reopened.close();
+      return runs.map((run) => ({ id: run.workflowId, state: run.state, problem: run.problem }));
+    });
+    expect(seen.map((run) => run.id).sort()).toEqual(["broken", "healthy-1", "healthy-2"]);
+    expect(seen.find((run) => run.id === "healthy-1")).toEqual({
+      id: "healthy-1",
+      state: "a",
+      problem: undefined,
+    });
+    expect(seen.find((run) => run.id === "broken")?.problem).toContain('run "broken" row 0 is corrupt');
+  });
 });
