@@ -92,8 +92,9 @@ async function drive(db: CanoDatabase, runId: string, start: boolean): Promise<v
   try {
     let final: AgentState | "gone";
     if (start) {
+      // "wait" here too: on a page load, the page before the reload may still hold the lease.
       final = await withTabLease(runId, () => workflow.orchestrate("plan", { workflowId: runId, onEvent }), {
-        mode: "fail",
+        mode: "wait",
       });
     } else {
       // "wait", not "fail": right after a reload the previous page may still hold the lease for a

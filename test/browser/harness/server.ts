@@ -46,7 +46,13 @@ export async function startStaticServer(
   const root = folder === undefined ? undefined : resolve(folder);
   const server: Server = createServer((request, response) => {
     void (async () => {
-      const path = decodeURIComponent(new URL(request.url ?? "/", "http://127.0.0.1").pathname);
+      let path: string;
+      try {
+        path = decodeURIComponent(new URL(request.url ?? "/", "http://127.0.0.1").pathname);
+      } catch {
+        response.writeHead(400).end("malformed path");
+        return;
+      }
       const wanted = path === "/" ? "/index.html" : path;
       let file = memory.get(wanted);
       if (file === undefined && root !== undefined) {
