@@ -165,6 +165,11 @@ export class Workflow<TState extends string, TResources = Record<string, never>>
     return this;
   }
 
+  /** The checkpoint store runs are recorded in, if one was attached. */
+  get checkpointStore(): CheckpointStore | undefined {
+    return this.#checkpointStore;
+  }
+
   /** The workflow id runs use when `orchestrate` is given none. */
   withWorkflowId(workflowId: string): this {
     this.#workflowId = workflowIdFor(workflowId, "withWorkflowId");

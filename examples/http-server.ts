@@ -4,7 +4,8 @@
  * Shows: `createApi({ workflows, host, token })` from `cano/http` served by `@hono/node-server` on
  * 127.0.0.1, a zod-validated start body (unknown fields are rejected), runs executing in this
  * process (`InProcessRunHost`), and the printed curl commands: list workflows, start a run with an
- * idempotency key, read its status, follow its events live (server-sent events), cancel, resume.
+ * idempotency key, read its status, follow its events live (server-sent events) or page them as
+ * JSON, cancel with a reason, resume.
  * It keeps serving until Ctrl+C. Options: `--port <n>` (default 8080; 0 picks a free one).
  */
 import { serve } from "@hono/node-server";
@@ -73,12 +74,13 @@ const server = serve({ fetch: app.fetch, hostname: "127.0.0.1", port }, (info) =
   curl -s -X POST ${url}/workflows/order/runs ${auth} ${json} \\
        -H 'Idempotency-Key: order-1' -d '{"input":{"sku":"A-1","quantity":2}}'
 
-  # its status, current state and history; its events, live (replace RUN_ID)
+  # its status, current state and history; its events, live (replace RUN_ID), or as JSON pages
   curl -s ${url}/runs/RUN_ID
   curl -N ${url}/runs/RUN_ID/events
+  curl -s '${url}/runs/RUN_ID/events?limit=5' -H 'Accept: application/json'   # then ?after=<nextAfter>
 
-  # cancel or resume it, and list runs
-  curl -s -X POST ${url}/runs/RUN_ID/cancel ${auth}
+  # cancel it (the reason is kept in its error) or resume it, and list runs
+  curl -s -X POST ${url}/runs/RUN_ID/cancel ${auth} ${json} -d '{"reason":"changed my mind"}'
   curl -s -X POST ${url}/runs/RUN_ID/resume ${auth}
   curl -s '${url}/runs?limit=10' ${auth}
 
@@ -90,7 +92,8 @@ Press Ctrl+C to stop.`);
 });
 
 function stop() {
-  // Runs still going end with the process; with a durable CheckpointStore they could be resumed.
+  // Runs still going end with the process. With a durable store, new InProcessRunHost({ workflows, store })
+  // (set on the host, never on the workflows), they could be resumed.
   server.close();
   process.exit(0);
 }

@@ -5,6 +5,7 @@ import { isRunHostError } from "./run-host.ts";
 export type ApiErrorCode =
   | "malformed_json"
   | "invalid_body"
+  | "invalid_query"
   | "invalid_request"
   | "unauthorized"
   | "invalid_token"

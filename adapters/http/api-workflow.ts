@@ -8,8 +8,13 @@ export interface RunnableWorkflow {
   orchestrate(initial: string, options?: OrchestrateOptions): Promise<string>;
   /** Continues a run from its checkpoint log. */
   resumeFrom(workflowId: string, options?: ResumeOptions): Promise<string>;
-  /** Set by the host before every run, so runs can be resumed. */
+  /**
+   * Set by the host before every run, so runs can be resumed; the host refuses a workflow that already
+   * has a store of its own (configure the store on the host instead).
+   */
   withCheckpointStore(store: CheckpointStore): unknown;
+  /** The store attached so far, if any. */
+  readonly checkpointStore: CheckpointStore | undefined;
   /** Checked once by `createApi` and the host, so a broken workflow fails at startup. */
   validate(initial?: string): void;
   /** Listed by `GET /workflows`. */
@@ -29,8 +34,9 @@ export interface ApiWorkflow<TInput = unknown> {
   /** The state a run starts in. */
   readonly initial: string;
   /**
-   * Validates the `input` of a start request. A top-level `z.object` is made strict (unknown fields
-   * are rejected, not stripped); use `z.strictObject` for nested objects. Without it a start takes no input.
+   * Validates the `input` of a start request. Every `z.object` in it is made strict, however deep
+   * (unknown fields are rejected with 400, never stripped); `z.looseObject` keeps them. `createApi`
+   * refuses a schema that cannot be made strict (an intersection of objects). Without it a start takes no input.
    */
   readonly input?: ZodType<TInput>;
   /** Builds the workflow for one run (start and resume); its checkpoint store is set by the host. */
@@ -89,11 +95,15 @@ export function checkWorkflows(workflows: ApiWorkflows, component: string): void
   }
 }
 
-/** @internal JSON with object keys sorted, so equal values compare equal whatever their key order. */
+/**
+ * @internal JSON with object keys sorted, so equal values compare equal whatever their key order.
+ * Every own key counts, `__proto__` included (a parsed body can have one): the sorted copies have no
+ * prototype, so no key is taken for a prototype setter.
+ */
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_key, inner: unknown) => {
     if (typeof inner !== "object" || inner === null || Array.isArray(inner)) return inner;
-    const sorted: Record<string, unknown> = {};
+    const sorted: Record<string, unknown> = Object.create(null);
     for (const key of Object.keys(inner).sort()) sorted[key] = (inner as Record<string, unknown>)[key];
     return sorted;
   });

@@ -6,6 +6,7 @@ import { ApiError, internalError, toApiError } from "./api-error.ts";
 import type { ApiWorkflows } from "./api-workflow.ts";
 import { checkWorkflows } from "./api-workflow.ts";
 import { requireToken } from "./auth.ts";
+import { startBodySchemas } from "./body.ts";
 import type { RunHost } from "./run-host.ts";
 import { runRoutes } from "./run-routes.ts";
 import { workflowRoutes } from "./workflow-routes.ts";
@@ -37,7 +38,10 @@ export interface ApiOptions {
   readonly maxBodyBytes?: number;
   /** Turns CORS on with these `hono/cors` options. Default: off (no CORS headers at all). */
   readonly cors?: CorsOptions;
-  /** Interval of keep-alive comments on event streams. Default 15 000. */
+  /**
+   * Interval of keep-alive comments on event streams, in milliseconds. Default 15 000. A client that
+   * stays connected but stops reading is dropped once a write has waited 4 intervals.
+   */
   readonly heartbeatMs?: number;
   /** Receives unexpected errors (the client gets a fixed 500 message). Default: `console.error`. */
   readonly onError?: (error: unknown) => void;
@@ -64,6 +68,7 @@ const defaults = {
 export function createApi(options: ApiOptions): Hono {
   const settings = { ...defaults, ...options } satisfies Required<Omit<ApiOptions, "token" | "cors">>;
   checkWorkflows(settings.workflows, "createApi");
+  const startSchemas = startBodySchemas(settings.workflows, "createApi");
   if (typeof settings.host?.start !== "function")
     throw new CanoError(
       "configuration",
@@ -79,6 +84,13 @@ export function createApi(options: ApiOptions): Hono {
     throw new CanoError(
       "configuration",
       `createApi: maxBodyBytes must be an integer > 0, received ${settings.maxBodyBytes}`,
+    );
+  }
+
+  if (!(Number.isSafeInteger(settings.heartbeatMs) && settings.heartbeatMs > 0)) {
+    throw new CanoError(
+      "configuration",
+      `createApi: heartbeatMs must be an integer > 0, received ${settings.heartbeatMs}`,
     );
   }
 
@@ -106,7 +118,7 @@ export function createApi(options: ApiOptions): Hono {
     },
   });
   const guards = { auth, limit, readAuth: settings.protectReads ? auth : undefined };
-  workflowRoutes(app, settings.workflows, settings.host, guards);
+  workflowRoutes(app, settings.workflows, startSchemas, settings.host, guards);
   runRoutes(app, settings.workflows, settings.host, guards, settings);
 
   app.notFound((c) =>

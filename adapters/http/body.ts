@@ -1,8 +1,11 @@
 import type { Context } from "hono";
 import type { ZodType } from "zod";
 import { z } from "zod";
+import { CanoError } from "../../core/index.ts";
 import type { FieldIssue } from "./api-error.ts";
 import { ApiError } from "./api-error.ts";
+import type { ApiWorkflows } from "./api-workflow.ts";
+import { strictSchema } from "./strict-schema.ts";
 
 /** `application/json`, `application/json; charset=utf-8`, `application/problem+json`, … */
 const jsonType = /^application\/(?:[a-z0-9.+-]*\+)?json\s*(?:;|$)/i;
@@ -34,24 +37,51 @@ export async function readJson(c: Context, required: boolean): Promise<unknown> 
   }
 }
 
-/** @internal `value` checked by `schema`; a failure is a 400 listing every issue with its field path. */
-export function parseWith<T>(schema: ZodType<T>, value: unknown, what: string): T {
+/** @internal Where a value came from: the body (`invalid_body`) or the query string (`invalid_query`). */
+export type Source = "body" | "query";
+
+/**
+ * @internal `value` checked by `schema`; a failure is a 400 listing every issue once with its field path
+ * (`invalid_body` for a body, `invalid_query` for a query string).
+ */
+export function parseWith<T>(schema: ZodType<T>, value: unknown, what: string, source: Source = "body"): T {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const issues: FieldIssue[] = [];
+  const seen = new Set<string>();
+  const add = (issue: FieldIssue) => {
+    const key = `${issue.path}\n${issue.message}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    issues.push(issue);
+  };
   for (const issue of result.error.issues) {
     if (issue.code === "unrecognized_keys") {
       for (const key of issue.keys)
-        issues.push({ path: formatPath([...issue.path, key]), message: "unknown field (not accepted)" });
+        add({ path: formatPath([...issue.path, key]), message: "unknown field (not accepted)" });
     } else {
-      issues.push({ path: formatPath(issue.path), message: issue.message });
+      add({ path: formatPath(issue.path), message: issue.message });
     }
   }
   const summary = issues
     .slice(0, 5)
     .map((issue) => `${issue.path || "(root)"}: ${issue.message}`)
     .join("; ");
-  throw new ApiError(400, "invalid_body", `HTTP API: ${what} is invalid: ${summary}`, { issues });
+  const code = source === "query" ? "invalid_query" : "invalid_body";
+  throw new ApiError(400, code, `HTTP API: ${what} is invalid: ${summary}`, { issues });
+}
+
+/**
+ * @internal A query parameter holding a whole number: digits only (no sign, exponent, hex or
+ * spaces), from `min` to `max`; one issue per bad value.
+ */
+export function wholeNumber(min: number, max: number): ZodType<number, string> {
+  return z.string().transform((text, ctx) => {
+    const value = /^\d{1,16}$/.test(text) ? Number(text) : Number.NaN;
+    if (value >= min && value <= max) return value;
+    ctx.addIssue({ code: "custom", message: `expected a whole number from ${min} to ${max}` });
+    return z.NEVER;
+  });
 }
 
 /** `["input", "items", 0, "sku"]` → `input.items[0].sku`. */
@@ -65,11 +95,30 @@ export function formatPath(path: readonly PropertyKey[]): string {
 }
 
 /**
- * @internal The schema of a start body: `{ input }` with `input` checked by the workflow's schema (a
- * top-level `z.object` made strict), or `{}` for a workflow that takes no input. Unknown fields are errors.
+ * @internal The schema of each workflow's start body: `{ input }` with `input` checked by the
+ * workflow's schema made strict at every depth (see `strictSchema`), or `{}` for a workflow that takes
+ * no input. Unknown fields are errors. A schema that cannot be made strict is a `configuration` error.
  */
-export function startBodySchema(input: ZodType | undefined): ZodType<{ input?: unknown }> {
-  if (input === undefined) return z.strictObject({});
-  const strict = input instanceof z.ZodObject && input.def.catchall === undefined ? input.strict() : input;
-  return z.strictObject({ input: strict });
+export function startBodySchemas(
+  workflows: ApiWorkflows,
+  component: string,
+): ReadonlyMap<string, ZodType<{ input?: unknown }>> {
+  const schemas = new Map<string, ZodType<{ input?: unknown }>>();
+  const problems: string[] = [];
+  for (const [name, spec] of Object.entries(workflows)) {
+    if (spec.input === undefined) {
+      schemas.set(name, z.strictObject({}));
+      continue;
+    }
+    const strict = strictSchema(spec.input, "input");
+    if (strict.ok) schemas.set(name, z.strictObject({ input: strict.schema }));
+    else problems.push(...strict.problems.map((problem) => `"${name}": ${problem}`));
+  }
+  if (problems.length > 0) {
+    throw new CanoError(
+      "configuration",
+      `${component}: input schemas that would drop unknown fields: ${problems.join("; ")}`,
+    );
+  }
+  return schemas;
 }

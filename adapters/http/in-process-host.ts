@@ -5,6 +5,7 @@ import { canonicalJson, checkWorkflows } from "./api-workflow.ts";
 import type {
   EventsOptions,
   ListQuery,
+  ResumeRunOptions,
   RunDetails,
   RunEventRecord,
   RunHost,
@@ -20,7 +21,12 @@ import { RunRecord } from "./run-record.ts";
 export interface InProcessRunHostOptions {
   /** The workflows it can run, by name (the same object `createApi` gets). */
   readonly workflows: ApiWorkflows;
-  /** Where runs checkpoint, so a failed or cancelled run can be resumed. Default: a new `MemoryCheckpointStore`. */
+  /**
+   * Where runs checkpoint, so a failed or cancelled run can be resumed. Default: a new
+   * `MemoryCheckpointStore`. The host sets it on every workflow it runs, so set a durable store here,
+   * not on the workflows: a workflow with a store of its own is refused (`configuration`), so a run is
+   * never checkpointed anywhere but where the host resumes from.
+   */
   readonly store?: CheckpointStore;
   /** Source of `createdAt`/`updatedAt`. Default: `systemClock`. */
   readonly clock?: Clock;
@@ -36,7 +42,8 @@ const component = "InProcessRunHost";
  * A {@link RunHost} that executes runs in this process (Node, or Workers in development): every run is
  * `orchestrate`d right away with a random UUID as its id, its events are kept for replay and pushed to
  * live readers, and cancel/resume drive the run's `AbortSignal` and `resumeFrom`. Run records live in
- * memory; the checkpoint log lives in `store`.
+ * memory; the checkpoint log lives in `store`, which the host sets on every workflow it runs (one that
+ * already has a checkpoint store of its own is refused rather than silently moved to another).
  *
  * @example
  * const host = new InProcessRunHost({ workflows });
@@ -54,6 +61,8 @@ export class InProcessRunHost implements RunHost {
   /** Finished runs in the order they finished, for eviction. */
   readonly #finished = new Set<RunRecord>();
   readonly #executions = new Set<Promise<void>>();
+  /** Whether each workflow had a checkpoint store of its own before the host set one, probed once. */
+  readonly #ownStore = new WeakMap<RunnableWorkflow, Promise<boolean>>();
   #seq = 0;
 
   constructor(options: InProcessRunHostOptions) {
@@ -63,6 +72,8 @@ export class InProcessRunHost implements RunHost {
     this.#clock = options.clock ?? systemClock;
     this.#maxFinished = positiveInteger(options.maxFinishedRuns ?? 1000, "maxFinishedRuns");
     this.#maxEvents = positiveInteger(options.maxEventsPerRun ?? 10_000, "maxEventsPerRun");
+    // Probed now, before this host ever sets its store on them; a start awaits the answer.
+    for (const spec of Object.values(this.#workflows)) this.#probeStore(spec.workflow);
   }
 
   /** How many event readers are registered across all runs (0 once every stream has closed). */
@@ -77,9 +88,14 @@ export class InProcessRunHost implements RunHost {
     while (this.#executions.size > 0) await Promise.allSettled([...this.#executions]);
   }
 
-  /** Starts a run now; with a reused idempotency key, returns the earlier run or fails with `conflict`. */
+  /**
+   * Starts a run now; with a reused idempotency key, returns the earlier run or fails with `conflict`.
+   * Fails with `configuration` when the workflow has a checkpoint store of its own.
+   */
   async start(workflow: string, input: unknown, options: StartOptions = {}): Promise<StartResult> {
     const spec = this.#spec(workflow);
+    // A `create`d workflow is checked when it is built, and its run fails instead.
+    if (spec.create === undefined) await this.#refuseOwnStore(spec.workflow, workflow);
     const fingerprint = `${workflow}\n${canonicalJson(input)}`;
     const key = options.idempotencyKey;
     // Check and insert without an await in between, so concurrent retries cannot both start.
@@ -121,8 +137,11 @@ export class InProcessRunHost implements RunHost {
     yield* record.iterate(options.after ?? 0, options.signal, options.historyOnly === true);
   }
 
-  /** Aborts the run's signal; the run ends `cancelled` once its task stops and compensations ran. */
-  async cancel(runId: string, reason = "cancelled through the HTTP API"): Promise<RunInfo> {
+  /**
+   * Aborts the run's signal; the run ends `cancelled` once its task stops and compensations ran. The
+   * `reason` is the message of the abort's cause and is kept in the run's `error.details.reason`.
+   */
+  async cancel(runId: string, reason?: string): Promise<RunInfo> {
     const record = this.#record(runId);
     if (isFinished(record.status)) {
       throw new RunHostError(
@@ -132,15 +151,16 @@ export class InProcessRunHost implements RunHost {
     }
     if (record.status === "running") {
       record.status = "cancelling";
+      record.cancelReason = reason;
       record.updatedAt = this.#clock.now();
-      record.controller?.abort(new CanoError("cancelled", `${component}: ${reason}`, { workflowId: runId }));
+      record.stop?.(cancelError(runId, reason));
       record.wakeAll();
     }
     return record.info();
   }
 
   /** Continues a failed or cancelled run from its checkpoint log with `resumeFrom`. */
-  async resume(runId: string): Promise<RunInfo> {
+  async resume(runId: string, options: ResumeRunOptions = {}): Promise<RunInfo> {
     const record = this.#record(runId);
     if (!(record.status === "failed" || record.status === "cancelled") || record.active) {
       throw new RunHostError(
@@ -153,6 +173,7 @@ export class InProcessRunHost implements RunHost {
     const before = { status: record.status, error: record.error };
     record.status = "running";
     record.error = undefined;
+    record.cancelReason = undefined;
     record.active = true;
     this.#finished.delete(record);
     let rows: number;
@@ -175,7 +196,7 @@ export class InProcessRunHost implements RunHost {
     }
     record.resumes += 1;
     record.updatedAt = this.#clock.now();
-    this.#execute(record, spec, "resume", undefined);
+    this.#execute(record, spec, "resume", options.waitUntil);
     return record.info();
   }
 
@@ -208,16 +229,23 @@ export class InProcessRunHost implements RunHost {
     waitUntil: StartOptions["waitUntil"],
   ): void {
     const controller = new AbortController();
-    record.controller = controller;
+    // On Workers an AbortController belongs to the request that made it (this one, which runs the
+    // run), and a cancel arrives in another request: it settles a promise, and the abort happens here.
+    let stop: (reason: CanoError) => void = () => {};
+    void new Promise<CanoError>((resolve) => {
+      stop = resolve;
+    }).then((reason) => controller.abort(reason));
+    record.stop = stop;
     record.active = true;
     // A cancel that arrived while a resume was still reading the log applies to this execution.
-    if (record.status === "cancelling")
-      controller.abort(new CanoError("cancelled", `${component}: cancelled`));
+    if (record.status === "cancelling") controller.abort(cancelError(record.id, record.cancelReason));
     const onEvent = (event: WorkflowEvent) => record.record(event, this.#clock.now());
     const execution = (async () => {
       try {
         const workflow: RunnableWorkflow = spec.create?.(record.input, record.id) ?? spec.workflow;
+        await this.#refuseOwnStore(workflow, record.workflow);
         workflow.withCheckpointStore(this.#store);
+        setByHost.add(workflow);
         if (mode === "start")
           await workflow.orchestrate(spec.initial, {
             workflowId: record.id,
@@ -232,7 +260,7 @@ export class InProcessRunHost implements RunHost {
           record.finish("failed", this.#clock.now(), errorJson(error, "the run failed"));
       } finally {
         record.active = false;
-        record.controller = undefined;
+        record.stop = undefined;
         if (!isFinished(record.status)) record.finish("failed", this.#clock.now(), lostEnd);
         this.#markFinished(record);
       }
@@ -240,6 +268,28 @@ export class InProcessRunHost implements RunHost {
     this.#executions.add(execution);
     void execution.finally(() => this.#executions.delete(execution));
     waitUntil?.(execution);
+  }
+
+  /** Starts (once per workflow object) finding out whether it has a checkpoint store of its own. */
+  #probeStore(workflow: RunnableWorkflow): Promise<boolean> {
+    let probe = this.#ownStore.get(workflow);
+    if (probe === undefined) {
+      probe = setByHost.has(workflow) ? Promise.resolve(false) : hasOwnStore(workflow);
+      this.#ownStore.set(workflow, probe);
+    }
+    return probe;
+  }
+
+  /** Throws a `configuration` error when `workflow` has a checkpoint store this host would replace. */
+  async #refuseOwnStore(workflow: RunnableWorkflow, name: string): Promise<void> {
+    if (!(await this.#probeStore(workflow))) return;
+    throw new CanoError(
+      "configuration",
+      `${component}: workflow "${name}" already has a checkpoint store (withCheckpointStore), and the ` +
+        "host checkpoints every run in its own store, so that store would be silently replaced. " +
+        "Use one store: pass it to the host as new InProcessRunHost({ workflows, store }) and remove " +
+        "withCheckpointStore from the workflow (and from create).",
+    );
   }
 
   #markFinished(record: RunRecord): void {
@@ -273,6 +323,22 @@ export class InProcessRunHost implements RunHost {
       throw new RunHostError("unknown_run", `${component}: no run with id "${runId}"`);
     return record;
   }
+}
+
+/** Workflows whose checkpoint store an `InProcessRunHost` set (so it is not one of their own). */
+const setByHost = new WeakSet<RunnableWorkflow>();
+
+/** Whether a workflow already has a checkpoint store (one the host did not set). */
+async function hasOwnStore(workflow: RunnableWorkflow): Promise<boolean> {
+  return workflow.checkpointStore !== undefined;
+}
+
+/** The reason a run's signal is aborted with when it is cancelled through the host. */
+function cancelError(runId: string, reason: string | undefined): CanoError {
+  return new CanoError("cancelled", `${component}: ${reason ?? "cancelled through the HTTP API"}`, {
+    workflowId: runId,
+    ...(reason === undefined ? {} : { details: { reason } }),
+  });
 }
 
 const lostEnd: CanoErrorJson = {

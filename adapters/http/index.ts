@@ -13,6 +13,7 @@ export { InProcessRunHost } from "./in-process-host.ts";
 export type {
   EventsOptions,
   ListQuery,
+  ResumeRunOptions,
   RunDetails,
   RunEventRecord,
   RunHost,
@@ -25,4 +26,5 @@ export type {
   StateVisit,
 } from "./run-host.ts";
 export { isFinished, isRunHostError, RunHostError, runStatuses } from "./run-host.ts";
+export type { RunEventPage } from "./run-routes.ts";
 export type { WorkflowDescription } from "./workflow-routes.ts";

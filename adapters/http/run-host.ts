@@ -28,7 +28,10 @@ export interface RunInfo {
   readonly status: RunStatus;
   /** The state the run is in while it runs, or the state it ended in; absent before the first state. */
   readonly state?: string;
-  /** Why the run failed or was cancelled; never a stack trace. */
+  /**
+   * Why the run failed or was cancelled; never a stack trace. A cancel's `reason` is in
+   * `error.details.reason`. A task's error message is part of it, so whoever may read the run sees it.
+   */
   readonly error?: CanoErrorJson;
   /** The validated input the run was started with. */
   readonly input: unknown;
@@ -67,6 +70,12 @@ export interface StartOptions {
    */
   readonly idempotencyKey?: string;
   /** Keeps the run alive after the response on platforms that cut work short (Workers' `waitUntil`). */
+  readonly waitUntil?: (work: Promise<unknown>) => void;
+}
+
+/** Options of {@link RunHost.resume}. */
+export interface ResumeRunOptions {
+  /** Keeps the resumed run alive after the response on platforms that cut work short (Workers' `waitUntil`). */
   readonly waitUntil?: (work: Promise<unknown>) => void;
 }
 
@@ -124,7 +133,7 @@ export interface RunHost {
   /** Asks a running run to stop (its saga steps are still compensated); a finished run is a `conflict`. */
   cancel(runId: string, reason?: string): Promise<RunInfo>;
   /** Continues a failed or cancelled run from its checkpoint log; any other status is a `conflict`. */
-  resume(runId: string): Promise<RunInfo>;
+  resume(runId: string, options?: ResumeRunOptions): Promise<RunInfo>;
   /** Runs, newest first, one page at a time. */
   list(query: ListQuery): Promise<RunPage>;
 }

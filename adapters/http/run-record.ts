@@ -1,4 +1,4 @@
-import type { CanoErrorJson, WorkflowEvent } from "../../core/index.ts";
+import type { CanoError, CanoErrorJson, WorkflowEvent } from "../../core/index.ts";
 import type { RunDetails, RunEventRecord, RunInfo, RunStatus, StateVisit } from "./run-host.ts";
 import { isFinished } from "./run-host.ts";
 
@@ -28,9 +28,11 @@ export class RunRecord {
   updatedAt: number;
   resumes = 0;
   /** Aborts the current execution; replaced on every resume. */
-  controller: AbortController | undefined;
+  stop: ((reason: CanoError) => void) | undefined;
   /** True while an execution (start or resume) has not settled yet. */
   active = false;
+  /** The `reason` of the cancel asked for this execution, kept in the error once the run ends cancelled. */
+  cancelReason: string | undefined;
   lastEventId = 0;
   readonly #events: RunEventRecord[] = [];
   readonly #history: StateVisit[] = [];
@@ -64,7 +66,12 @@ export class RunRecord {
   }
 
   /** Stores an event under the next id, follows its state and outcome, and wakes every reader. */
-  record(event: WorkflowEvent, now: number): void {
+  record(given: WorkflowEvent, now: number): void {
+    // A cancel's reason is kept in the run's error, in the `run_end` event as in the run's info.
+    const event =
+      given.type === "run_end" && given.outcome === "cancelled" && this.cancelReason !== undefined
+        ? { ...given, error: withReason(given.error, this.cancelReason) }
+        : given;
     this.lastEventId += 1;
     this.#events.push({ id: this.lastEventId, event });
     // Dropping in halves keeps appends O(1) amortised; at least `maxEvents` newest events remain.
@@ -158,4 +165,10 @@ export class RunRecord {
   wakeAll(): void {
     for (const subscriber of this.#subscribers) subscriber.wake?.();
   }
+}
+
+/** A cancelled run's error with the cancel's reason in `details.reason`. */
+function withReason(error: CanoErrorJson | undefined, reason: string): CanoErrorJson {
+  const base: CanoErrorJson = error ?? { code: "cancelled", message: "the run was cancelled" };
+  return { ...base, details: { ...base.details, reason } };
 }

@@ -1,8 +1,9 @@
 import type { Context, Hono, MiddlewareHandler } from "hono";
+import type { ZodType } from "zod";
 import { z } from "zod";
 import { ApiError } from "./api-error.ts";
 import type { ApiWorkflow, ApiWorkflows } from "./api-workflow.ts";
-import { parseWith, readJson, startBodySchema } from "./body.ts";
+import { parseWith, readJson } from "./body.ts";
 import type { RunHost, StartOptions } from "./run-host.ts";
 
 /** @internal The middleware the routes share. */
@@ -31,9 +32,18 @@ export interface WorkflowDescription {
 const keyPattern = /^[\x21-\x7e]{1,255}$/;
 
 /** @internal `GET /workflows`, `GET /workflows/:name` and `POST /workflows/:name/runs`. */
-export function workflowRoutes(app: Hono, workflows: ApiWorkflows, host: RunHost, guards: Guards): void {
-  const startSchemas = new Map(
-    Object.entries(workflows).map(([name, spec]) => [name, startBodySchema(spec.input)]),
+export function workflowRoutes(
+  app: Hono,
+  workflows: ApiWorkflows,
+  startSchemas: ReadonlyMap<string, ZodType<{ input?: unknown }>>,
+  host: RunHost,
+  guards: Guards,
+): void {
+  const descriptions = new Map(
+    Object.entries(workflows).map(([name, spec]) => [
+      name,
+      describe(name, spec, spec.input === undefined ? undefined : startSchemas.get(name)),
+    ]),
   );
   const find = (name: string): ApiWorkflow<unknown> => {
     const spec = Object.hasOwn(workflows, name) ? workflows[name] : undefined;
@@ -41,12 +51,11 @@ export function workflowRoutes(app: Hono, workflows: ApiWorkflows, host: RunHost
     throw new ApiError(404, "unknown_workflow", `HTTP API: no workflow named "${name.slice(0, 64)}"`);
   };
 
-  app.get("/workflows", (c) =>
-    c.json({ workflows: Object.entries(workflows).map(([name, spec]) => describe(name, spec)) }),
-  );
+  app.get("/workflows", (c) => c.json({ workflows: [...descriptions.values()].map((entry) => entry()) }));
   app.get("/workflows/:name", (c) => {
     const name = c.req.param("name");
-    return c.json({ workflow: describe(name, find(name)) });
+    find(name);
+    return c.json({ workflow: descriptions.get(name)!() });
   });
 
   app.post("/workflows/:name/runs", guards.auth, guards.limit, async (c) => {
@@ -73,30 +82,34 @@ export function workflowRoutes(app: Hono, workflows: ApiWorkflows, host: RunHost
   });
 }
 
-function describe(name: string, spec: ApiWorkflow<unknown>): WorkflowDescription {
-  const inputSchema = jsonSchemaOf(spec);
-  return {
+/** The listing of one workflow; its JSON Schema is made once, its graph on every call (edges are learned). */
+function describe(
+  name: string,
+  spec: ApiWorkflow<unknown>,
+  startSchema: ZodType | undefined,
+): () => WorkflowDescription {
+  const inputSchema = startSchema === undefined ? undefined : jsonSchemaOf(startSchema);
+  return () => ({
     name,
     ...(spec.description === undefined ? {} : { description: spec.description }),
     initial: spec.initial,
     ...(inputSchema === undefined ? {} : { inputSchema }),
     graph: spec.workflow.graph(),
     mermaid: spec.workflow.toMermaid(),
-  };
+  });
 }
 
-function jsonSchemaOf(spec: ApiWorkflow<unknown>): unknown {
-  if (spec.input === undefined) return undefined;
+function jsonSchemaOf(schema: ZodType): unknown {
   try {
-    return z.toJSONSchema(startBodySchema(spec.input), { unrepresentable: "any" });
+    return z.toJSONSchema(schema, { unrepresentable: "any" });
   } catch {
     // Some schemas (transforms, custom checks) have no JSON Schema form; the listing just omits it.
     return undefined;
   }
 }
 
-/** Workers' `executionCtx.waitUntil`, so a run outlives the response there; nothing elsewhere. */
-function waitUntilOf(c: Context): Pick<StartOptions, "waitUntil"> {
+/** @internal Workers' `executionCtx.waitUntil`, so a run outlives the response there; nothing elsewhere. */
+export function waitUntilOf(c: Context): Pick<StartOptions, "waitUntil"> {
   let ctx: { waitUntil(work: Promise<unknown>): void } | undefined;
   try {
     ctx = c.executionCtx;

@@ -3,7 +3,7 @@
  * `@opentelemetry/api`.
  */
 
-export type { CanoMetricName } from "./metrics.ts";
-export { canoMetricNames } from "./metrics.ts";
+export type { CanoMetricName, CanoMetricNotEmitted } from "./metrics.ts";
+export { canoMetricNames, canoMetricsNotEmitted } from "./metrics.ts";
 export type { OtelObserverOptions } from "./observer.ts";
 export { OtelObserver } from "./observer.ts";

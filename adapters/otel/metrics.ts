@@ -3,7 +3,11 @@ import type { EventOf, GraphNode, WorkflowEvent, WorkflowGraph } from "../../cor
 
 /**
  * The metrics the observer records: the seed's `cano_*` names (reference §14.3) that can be derived
- * from `WorkflowEvent`s, with the same low-cardinality labels (never a run id).
+ * from `WorkflowEvent`s, with the same low-cardinality labels (never a run id). Histograms are in
+ * seconds, with buckets from 1 ms to 1 h. `cano_checkpoint_appends_total` only counts
+ * `result="ok"` (a failed append has no event of its own) and `cano_checkpoint_clears_total` only
+ * `result="failed"` (a clear that worked has none). The §14.3 metrics no event carries are listed in
+ * {@link canoMetricsNotEmitted}.
  */
 export const canoMetricNames = [
   "cano_workflow_runs_total",
@@ -13,6 +17,7 @@ export const canoMetricNames = [
   "cano_observed_task_runs_total",
   "cano_task_retries_total",
   "cano_circuit_open_events_total",
+  "cano_circuit_rejections_total",
   "cano_checkpoints_observed_total",
   "cano_resumes_total",
   "cano_observed_workflow_timeouts_total",
@@ -28,6 +33,45 @@ export const canoMetricNames = [
   "cano_checkpoint_clears_total",
 ] as const;
 
+/**
+ * The §14.3 metrics the observer does not emit, because no `WorkflowEvent` carries what they count:
+ * unknown resume states (a resume into an unknown state fails before its run starts); circuit breaker
+ * transitions, acquires and outcomes (breakers report to no run; only a refusal is an event);
+ * poll, batch, stepped and stream loop counters (their iterations, items and windows are not
+ * events); rate limiter metrics; and the scheduler's (it reports `SchedulerEvent`s, not run events).
+ */
+export const canoMetricsNotEmitted = [
+  "cano_observed_unknown_resume_states_total",
+  "cano_circuit_transitions_total",
+  "cano_circuit_acquires_total",
+  "cano_circuit_outcomes_total",
+  "cano_poll_iterations_total",
+  "cano_batch_runs_total",
+  "cano_batch_items_total",
+  "cano_step_iterations_total",
+  "cano_stream_runs_total",
+  "cano_stream_windows_total",
+  "cano_stream_items_total",
+  "cano_rate_limiter_acquired_total",
+  "cano_rate_limiter_throttled_total",
+  "cano_rate_limiter_wait_seconds",
+  "cano_rate_limiter_tokens_consumed_total",
+  "cano_multi_rate_limiter_throttled_total",
+  "cano_scheduler_flow_runs_total",
+  "cano_scheduler_flow_duration_seconds",
+  "cano_scheduler_flow_backoff_total",
+  "cano_scheduler_flow_tripped_total",
+  "cano_scheduler_active_flows",
+] as const;
+
+/** Bucket boundaries of every `*_seconds` histogram: 1 ms to 1 h (the SDK's default is for milliseconds). */
+const secondsBuckets = [
+  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600,
+];
+
+/** One of {@link canoMetricsNotEmitted}. */
+export type CanoMetricNotEmitted = (typeof canoMetricsNotEmitted)[number];
+
 /** One of {@link canoMetricNames}. */
 export type CanoMetricName = (typeof canoMetricNames)[number];
 
@@ -41,6 +85,7 @@ const help: Record<CanoMetricName, [kind: "counter" | "histogram" | "gauge", des
   cano_observed_task_runs_total: ["counter", "Tasks that finished, by task and outcome"],
   cano_task_retries_total: ["counter", "Failed attempts that were retried, by task"],
   cano_circuit_open_events_total: ["counter", "Attempts refused by an open circuit breaker, by task"],
+  cano_circuit_rejections_total: ["counter", "Attempts refused by an open circuit breaker"],
   cano_checkpoints_observed_total: ["counter", "Checkpoint rows written"],
   cano_resumes_total: ["counter", "Runs resumed from a checkpoint log"],
   cano_observed_workflow_timeouts_total: ["counter", "Runs stopped by their total timeout"],
@@ -102,7 +147,12 @@ export class RunMetrics {
     const made: Partial<Instruments> = {};
     for (const name of canoMetricNames) {
       const [kind, description] = help[name];
-      if (kind === "histogram") made[name] = meter.createHistogram(name, { description, unit: "s" });
+      if (kind === "histogram")
+        made[name] = meter.createHistogram(name, {
+          description,
+          unit: "s",
+          advice: { explicitBucketBoundaries: [...secondsBuckets] },
+        });
       else if (kind === "gauge") made[name] = meter.createUpDownCounter(name, { description });
       else made[name] = meter.createCounter(name, { description });
     }
@@ -113,8 +163,9 @@ export class RunMetrics {
   observe(event: WorkflowEvent): void {
     switch (event.type) {
       case "run_start":
+        // The same id starting again before its run_end (a lost run, restarted): still one active run.
+        if (!this.#runs.has(event.workflowId)) this.#add("cano_workflow_active", 1);
         this.#runs.set(event.workflowId, { started: new Map(), compensations: { ok: 0, failed: 0 } });
-        this.#add("cano_workflow_active", 1);
         break;
       case "state_enter":
         this.#add("cano_state_enters_total", 1, { state: event.state });
@@ -132,6 +183,7 @@ export class RunMetrics {
         break;
       case "circuit_open":
         this.#add("cano_circuit_open_events_total", 1, { task: taskLabel(event.taskId) });
+        this.#add("cano_circuit_rejections_total", 1);
         break;
       case "task_success":
       case "task_failure":
@@ -196,7 +248,8 @@ export class RunMetrics {
     const outcome = event.outcome === "completed" ? "completed" : "failed";
     this.#add("cano_workflow_runs_total", 1, { outcome });
     this.#add("cano_workflow_duration_seconds", event.durationMs / 1000, { outcome });
-    this.#add("cano_workflow_active", -1);
+    // Only a run this observer saw start is counted as active (one attached mid-run saw no run_start).
+    if (this.#runs.has(event.workflowId)) this.#add("cano_workflow_active", -1);
     const tally = this.#runs.get(event.workflowId)?.compensations;
     if (tally !== undefined && tally.ok + tally.failed > 0)
       this.#add("cano_compensation_drains_total", 1, { outcome: tally.failed === 0 ? "clean" : "partial" });

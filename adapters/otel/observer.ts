@@ -28,8 +28,10 @@ export interface OtelObserverOptions {
 /**
  * Turns `WorkflowEvent`s into OpenTelemetry spans (`cano.run` → `cano.state` → `cano.attempt`, and
  * `cano.compensate`), span events (retry, circuit_open, compensation, checkpoint, split, join, …)
- * and the seed's `cano_*` metrics, using only `@opentelemetry/api`: bring any SDK or none (without
- * one the API is a no-op). Attach it with `withObserver(otel)` or `orchestrate(…, { onEvent: otel.observe })`.
+ * and the seed's `cano_*` metrics (`canoMetricNames`; histograms in seconds), using only
+ * `@opentelemetry/api`: bring any SDK or none (without one the API is a no-op). The seed metrics no
+ * event carries are not emitted (`canoMetricsNotEmitted`). Attach it with `withObserver(otel)` or
+ * `orchestrate(…, { onEvent: otel.observe })`.
  *
  * @example
  * const otel = new OtelObserver({ attributes: { "cano.workflow": "order" }, graph: wf.graph() });

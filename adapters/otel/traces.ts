@@ -9,9 +9,17 @@ interface Open {
   readonly startedAt: number;
 }
 
-/** An attempt in flight, by task id. */
-interface Attempt extends Open {
+/**
+ * An attempt that is due to run or running, by task id. Its span is made only once an event shows it
+ * ran (it failed, succeeded, or was still running when the run stopped): an attempt refused by an
+ * open breaker, or one whose backoff a cancellation cut short, never ran and gets no span.
+ */
+interface Attempt {
   readonly number: number;
+  /** When it starts: at `task_start`, or when the backoff after the previous attempt is over. */
+  readonly startAt: number;
+  /** The state span it belongs to. */
+  readonly parent: Context;
 }
 
 /** Everything open for one run. */
@@ -34,7 +42,8 @@ export interface TraceSettings {
 /**
  * @internal Turns one run's events into spans: `cano.run` → `cano.state` → `cano.attempt`, plus
  * `cano.compensate` under the run; retries, breaker trips, checkpoints, splits and compensations
- * become span events. Every span is ended by the run's `run_end`.
+ * become span events. An attempt's span is made once it is known to have run; every span is ended
+ * by the run's `run_end` (or by the same run id starting again, as a lost run).
  */
 export class RunTracer {
   readonly #settings: TraceSettings;
@@ -68,8 +77,7 @@ export class RunTracer {
         this.#startAttempt(run, event.taskId, 1, at);
         break;
       case "retry": {
-        const attempt = run.attempts.get(event.taskId);
-        if (attempt !== undefined) finish(attempt, at, event.error);
+        this.#endAttempt(run, event.taskId, at, { error: event.error });
         stateSpan(run).addEvent(
           "retry",
           {
@@ -83,24 +91,18 @@ export class RunTracer {
         this.#startAttempt(run, event.taskId, event.attempt + 1, at + event.delayMs);
         break;
       }
-      case "circuit_open": {
+      case "circuit_open":
+        // The breaker refused the attempt before it ran: a span event, no attempt span.
         stateSpan(run).addEvent("circuit_open", taskAttributes(event), at);
-        const attempt = run.attempts.get(event.taskId);
-        if (attempt !== undefined) {
-          attempt.span.setAttribute("cano.circuit_open", true);
-          finish(attempt, at, { code: "circuit_open", message: "the circuit breaker is open" });
-          run.attempts.delete(event.taskId);
-        }
+        run.attempts.delete(event.taskId);
         break;
-      }
       case "task_success":
-        this.#endAttempt(run, event.taskId, at, undefined, {
-          "cano.next": event.next,
-          "cano.attempts": event.attempts,
+        this.#endAttempt(run, event.taskId, at, {
+          attributes: { "cano.next": event.next, "cano.attempts": event.attempts },
         });
         break;
       case "task_failure":
-        this.#endAttempt(run, event.taskId, at, event.error, {});
+        this.#endAttempt(run, event.taskId, at, { error: event.error });
         stateSpan(run).setStatus({ code: SpanStatusCode.ERROR, message: event.error.message });
         break;
       case "branch_settled":
@@ -109,8 +111,10 @@ export class RunTracer {
           { ...taskAttributes(event), "cano.index": event.index, "cano.outcome": event.outcome },
           at,
         );
-        this.#endAttempt(run, event.taskId, at, event.outcome === "failure" ? event.error : undefined, {
-          "cano.outcome": event.outcome,
+        this.#endAttempt(run, event.taskId, at, {
+          ...(event.outcome === "failure" && event.error !== undefined ? { error: event.error } : {}),
+          attributes: { "cano.outcome": event.outcome },
+          settled: event.outcome === "success",
         });
         break;
       case "compensate_start":
@@ -214,8 +218,10 @@ export class RunTracer {
     this.#runs.delete(workflowId);
     const error = event?.error ?? (event === undefined ? lostRun : undefined);
     // Whatever is still open ended with the run (a cancellation or timeout stops tasks mid-attempt).
-    for (const attempt of run.attempts.values())
-      finish(attempt, at, outcome === "completed" ? undefined : error);
+    for (const [taskId, attempt] of run.attempts) {
+      const failed = outcome !== "completed" && error !== undefined;
+      this.#endAttempt(run, taskId, at, { ...(failed ? { error } : {}), settled: false }, attempt);
+    }
     for (const open of run.compensations.values()) finish(open, at, error);
     if (run.state !== undefined) finish(run.state, at, outcome === "failed" ? error : undefined);
     const span = run.run.span;
@@ -228,27 +234,33 @@ export class RunTracer {
   }
 
   #startAttempt(run: RunSpans, taskId: string, number: number, at: number): void {
-    const previous = run.attempts.get(taskId);
-    if (previous !== undefined) finish(previous, at);
-    const parent = (run.state ?? run.run).context;
-    const open = this.#open("cano.attempt", parent, at, { "cano.task": taskId, "cano.attempt": number });
-    run.attempts.set(taskId, { ...open, number });
+    // Another attempt of the same task without an end in between: the earlier one ran until now.
+    this.#endAttempt(run, taskId, at, { settled: false });
+    run.attempts.set(taskId, { number, startAt: at, parent: (run.state ?? run.run).context });
   }
 
+  /**
+   * Records the task's pending attempt as a span from its start to `at`, unless it never began (its
+   * backoff was still running at `at`). With an `error` it is an error; `settled` (default true) and no
+   * error make it OK; otherwise (cancelled, or its end is unknown) the status stays unset.
+   */
   #endAttempt(
     run: RunSpans,
     taskId: string,
     at: number,
-    error: CanoErrorJson | undefined,
-    attributes: Attributes,
-  ) {
-    const attempt = run.attempts.get(taskId);
+    end: { readonly error?: CanoErrorJson; readonly attributes?: Attributes; readonly settled?: boolean },
+    attempt: Attempt | undefined = run.attempts.get(taskId),
+  ): void {
     if (attempt === undefined) return;
     run.attempts.delete(taskId);
-    attempt.span.setAttributes(attributes);
-    if (error === undefined && attributes["cano.outcome"] !== "cancelled")
-      attempt.span.setStatus({ code: SpanStatusCode.OK });
-    finish(attempt, at, error);
+    if (at < attempt.startAt) return;
+    const open = this.#open("cano.attempt", attempt.parent, attempt.startAt, {
+      "cano.task": taskId,
+      "cano.attempt": attempt.number,
+      ...end.attributes,
+    });
+    if (end.error === undefined && end.settled !== false) open.span.setStatus({ code: SpanStatusCode.OK });
+    finish(open, at, end.error);
   }
 
   #open(name: string, parent: Context, at: number, attributes: Attributes): Open {

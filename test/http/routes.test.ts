@@ -1,4 +1,4 @@
-import type { RunDetails, RunEventRecord, RunInfo, RunPage, WorkflowDescription } from "cano/http";
+import type { RunDetails, RunEventPage, RunInfo, RunPage, WorkflowDescription } from "cano/http";
 import { afterEach, describe, expect, it } from "vitest";
 import { closeAll, harness, json } from "./support/harness.ts";
 
@@ -14,7 +14,7 @@ describe("GET /workflows", () => {
     expect(response.headers.get("content-type")).toMatch(/application\/json/);
     expect(response.headers.get("x-content-type-options")).toBe("nosniff");
     const { workflows } = await json<{ workflows: WorkflowDescription[] }>(response);
-    expect(workflows.map((w) => w.name)).toEqual(["order", "stepped", "ping"]);
+    expect(workflows.map((w) => w.name)).toEqual(["order", "stepped", "ping", "chatty"]);
     const order = workflows[0]!;
     expect(order.initial).toBe("reserve");
     expect(order.graph.edges).toEqual([
@@ -132,13 +132,48 @@ describe("GET /runs/:id/events as JSON", () => {
     const response = await call(`/runs/${run.id}/events?after=2`, {
       headers: { accept: "application/json" },
     });
-    const body = await json<{ events: RunEventRecord[]; lastEventId: number; status: string }>(response);
+    const body = await json<RunEventPage>(response);
     expect(body.status).toBe("completed");
     expect(body.events[0]!.id).toBe(3);
     expect(body.events.at(-1)).toEqual({
       id: body.lastEventId,
       event: expect.objectContaining({ type: "run_end" }),
     });
+    expect(body.nextAfter).toBeUndefined();
+  });
+
+  it("pages the history with ?after and ?limit, 100 events a page by default", async () => {
+    const { start, call, host } = await harness();
+    const run = await start("chatty", { times: 40 });
+    await host.idle();
+    const { lastEventId } = (await host.status(run.id))!;
+    expect(lastEventId).toBeGreaterThan(150);
+    const accept = { accept: "application/json" };
+    const first = await json<RunEventPage>(await call(`/runs/${run.id}/events`, { headers: accept }));
+    expect(first.events.map((entry) => entry.id)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+    expect(first).toMatchObject({ nextAfter: 100, lastEventId, status: "completed" });
+
+    const seen = first.events.map((entry) => entry.id);
+    let after = first.nextAfter;
+    for (let page = 0; after !== undefined && page < lastEventId; page++) {
+      const body = await json<RunEventPage>(
+        await call(`/runs/${run.id}/events?after=${after}&limit=7`, { headers: accept }),
+      );
+      expect(body.events.length).toBeLessThanOrEqual(7);
+      seen.push(...body.events.map((entry) => entry.id));
+      after = body.nextAfter;
+    }
+    expect(after).toBeUndefined();
+    expect(seen).toEqual(Array.from({ length: lastEventId }, (_, i) => i + 1));
+    expect(host.subscribers).toBe(0);
+
+    for (const limit of ["0", "1001", "1e2", "abc", ""]) {
+      const bad = await call(`/runs/${run.id}/events?limit=${limit}`, { headers: accept });
+      expect(bad.status, limit).toBe(400);
+      const { error } = await json<{ error: { code: string; issues: unknown[] } }>(bad);
+      expect(error.code).toBe("invalid_query");
+      expect(error.issues).toHaveLength(1);
+    }
   });
 });
 
@@ -152,7 +187,19 @@ describe("POST /runs/:id/cancel and /resume", () => {
     expect((await json<{ run: RunInfo }>(cancel)).run.status).toBe("cancelling");
     await host.idle();
     const after = await json<{ run: RunDetails }>(await call(`/runs/${run.id}`));
-    expect(after.run).toMatchObject({ status: "cancelled", error: { code: "cancelled" } });
+    expect(after.run).toMatchObject({
+      status: "cancelled",
+      error: { code: "cancelled", details: { reason: "operator" } },
+    });
+    // The same error, reason included, ends the event history.
+    const events = await json<RunEventPage>(
+      await call(`/runs/${run.id}/events`, { headers: { accept: "application/json" } }),
+    );
+    expect(events.events.at(-1)?.event).toMatchObject({
+      type: "run_end",
+      outcome: "cancelled",
+      error: { details: { reason: "operator" } },
+    });
     const again = await post(`/runs/${run.id}/cancel`);
     expect(again.status).toBe(409);
     expect((await json<{ error: { code: string } }>(again)).error.code).toBe("conflict");
@@ -185,14 +232,14 @@ describe("POST /runs/:id/cancel and /resume", () => {
     expect((await json<{ error: { message: string } }>(again)).error.message).toMatch(/is completed/);
   });
 
-  it("refuses to resume a running run, or a cancelled run with nothing to resume from", async () => {
+  it("refuses to resume a running run, and resumes a cancelled one from its checkpoint", async () => {
     const { start, post, host, gates } = await harness();
     const run = await start("stepped", {});
     await gates.arrived(run.id, "one");
     expect((await post(`/runs/${run.id}/resume`)).status).toBe(409);
     await post(`/runs/${run.id}/cancel`);
     await host.idle();
-    // The stepped workflow has no checkpoint rows to lose here, but the host's store has its row for "one".
+    // The host's store has the row written before "one" ran: the run continues from there.
     const resumed = await post(`/runs/${run.id}/resume`);
     expect(resumed.status).toBe(202);
     await gates.arrived(run.id, "one");
@@ -202,6 +249,28 @@ describe("POST /runs/:id/cancel and /resume", () => {
     gates.open(run.id, "three");
     await host.idle();
     expect((await host.status(run.id))?.status).toBe("completed");
+  });
+});
+
+describe("POST /runs/:id/resume of a run with no checkpoint log", () => {
+  it("answers 409 and leaves the run failed as it was", async () => {
+    const { start, post, host, switches, call } = await harness();
+    switches.createFails = true;
+    const run = await start("order", { sku: "D-1", quantity: 1 });
+    await host.idle();
+    const failed = await json<{ run: RunDetails }>(await call(`/runs/${run.id}`));
+    expect(failed.run).toMatchObject({ status: "failed", error: { code: "task_execution" } });
+    expect(failed.run.error?.message).toMatch(/the order service is not configured/);
+
+    switches.createFails = false;
+    const refused = await post(`/runs/${run.id}/resume`);
+    expect(refused.status).toBe(409);
+    const { error } = await json<{ error: { code: string; message: string } }>(refused);
+    expect(error.code).toBe("conflict");
+    expect(error.message).toMatch(/has no checkpoint log to resume from/);
+    const after = await json<{ run: RunDetails }>(await call(`/runs/${run.id}`));
+    expect(after.run).toMatchObject({ status: "failed", resumes: 0, error: failed.run.error });
+    expect(switches.seen.has(run.id)).toBe(false);
   });
 });
 

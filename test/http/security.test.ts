@@ -1,7 +1,8 @@
-import { isCanoError } from "cano";
+import { isCanoError, task, Workflow } from "cano";
 import type { ApiErrorBody, RunHost } from "cano/http";
-import { createApi, InProcessRunHost, RunHostError } from "cano/http";
+import { apiWorkflow, createApi, InProcessRunHost, RunHostError } from "cano/http";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { z } from "zod";
 import { closeAll, harness, json, token } from "./support/harness.ts";
 import { listen } from "./support/server.ts";
 import { Gates, switches, testWorkflows } from "./support/workflows.ts";
@@ -9,6 +10,18 @@ import { Gates, switches, testWorkflows } from "./support/workflows.ts";
 afterEach(closeAll);
 
 const valid = { input: { sku: "A-1", quantity: 1 } };
+
+/** `inner`, except that `list` runs `fail` (which throws): how a host's unexpected failures look. */
+function failingList(inner: RunHost, fail: () => never): RunHost {
+  return {
+    start: (...args) => inner.start(...args),
+    status: (id) => inner.status(id),
+    events: (id, options) => inner.events(id, options),
+    cancel: (id, reason) => inner.cancel(id, reason),
+    resume: (id, options) => inner.resume(id, options),
+    list: async () => fail(),
+  };
+}
 
 async function errorOf(response: Response): Promise<ApiErrorBody["error"]> {
   const body = await json<ApiErrorBody>(response);
@@ -144,6 +157,95 @@ describe("bad input", () => {
     expect((await h.host.list({ limit: 10 })).runs).toHaveLength(0);
   });
 
+  it("rejects unknown fields in nested objects, arrays of objects and behind a transform", async () => {
+    const Ship = z.object({
+      sku: z.string(),
+      address: z.object({ city: z.string(), geo: z.object({ lat: z.number() }).optional() }),
+      lines: z.array(z.object({ n: z.number() })),
+      note: z.union([z.string(), z.object({ text: z.string() })]).nullable(),
+      extra: z.looseObject({ kind: z.string() }).optional(),
+    });
+    const Normalised = z.object({ name: z.string() }).transform((input) => ({ name: input.name.trim() }));
+    const noop = new Workflow<"a" | "done">()
+      .register("a", task({ to: ["done"], run: async () => "done" }))
+      .exit("done");
+    const workflows = {
+      ship: apiWorkflow({ workflow: noop, initial: "a", input: Ship }),
+      normalised: apiWorkflow({ workflow: noop, initial: "a", input: Normalised }),
+    };
+    const host = new InProcessRunHost({ workflows });
+    const server = await listen(createApi({ workflows, host, token }));
+    const start = (name: string, input: unknown) =>
+      fetch(`${server.url}/workflows/${name}/runs`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: JSON.stringify({ input }),
+      });
+    try {
+      const valid = {
+        sku: "A",
+        address: { city: "Oslo", geo: { lat: 59.9 } },
+        lines: [{ n: 1 }],
+        note: { text: "hi" },
+        extra: { kind: "gift", wrapped: true },
+      };
+      const accepted = await start("ship", valid);
+      expect(accepted.status).toBe(201);
+      // Known fields pass through; a loose object keeps its unknown fields rather than dropping them.
+      expect((await json<{ run: { input: unknown } }>(accepted)).run.input).toEqual(valid);
+
+      const rejected = await start("ship", {
+        ...valid,
+        address: { city: "Oslo", zip: "0150", isAdmin: true, geo: { lat: 1, alt: 2 } },
+        lines: [{ n: 1 }, { n: 2, discount: 99 }],
+      });
+      expect(rejected.status).toBe(400);
+      expect((await errorOf(rejected)).issues?.map((issue) => issue.path).sort()).toEqual([
+        "input.address.geo.alt",
+        "input.address.isAdmin",
+        "input.address.zip",
+        "input.lines[1].discount",
+      ]);
+      const union = await start("ship", { ...valid, note: { text: "hi", admin: true } });
+      expect(union.status).toBe(400);
+
+      expect((await start("normalised", { name: " x " })).status).toBe(201);
+      const transformed = await start("normalised", { name: "x", role: "admin" });
+      expect(transformed.status).toBe(400);
+      expect((await errorOf(transformed)).issues).toEqual([
+        { path: "input.role", message: "unknown field (not accepted)" },
+      ]);
+      // The listing says the same: the body, input, address, geo, a line and the note object are closed.
+      const listed = await json<{ workflow: { inputSchema: unknown } }>(
+        await fetch(`${server.url}/workflows/ship`),
+      );
+      expect(JSON.stringify(listed.workflow.inputSchema).match(/"additionalProperties":false/g)).toHaveLength(
+        6,
+      );
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("refuses, when the API is created, an input schema that cannot reject unknown fields", () => {
+    const noop = new Workflow<"a" | "done">()
+      .register("a", task({ to: ["done"], run: async () => "done" }))
+      .exit("done");
+    const both = z.object({ a: z.string() }).and(z.object({ b: z.string() }));
+    const workflows = {
+      merged: apiWorkflow({ workflow: noop, initial: "a", input: z.object({ both }) }),
+    };
+    let thrown: unknown;
+    try {
+      createApi({ workflows, host: new InProcessRunHost({ workflows }), token });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(isCanoError(thrown) && thrown.code === "configuration").toBe(true);
+    expect((thrown as Error).message).toMatch(/"merged": input\.both: an intersection/);
+    expect((thrown as Error).message).toMatch(/z\.strictObject/);
+  });
+
   it("answers 413 for an oversized body, declared or streamed", async () => {
     const h = await harness({ maxBodyBytes: 1024 });
     const big = JSON.stringify({ input: { sku: "x".repeat(4096), quantity: 1 } });
@@ -188,13 +290,35 @@ describe("bad input", () => {
     expect(accepted.status).toBe(201);
   });
 
-  it("checks query strings and headers", async () => {
+  it("checks query strings (invalid_query, each problem once) and headers", async () => {
     const h = await harness();
     const auth = { authorization: `Bearer ${token}` };
-    for (const query of ["limit=0", "limit=101", "limit=abc", "status=bogus", "page=2", "cursor=zzz"]) {
+    const queries = {
+      "limit=0": "limit",
+      "limit=101": "limit",
+      "limit=abc": "limit",
+      "limit=1e1": "limit",
+      "limit=0x10": "limit",
+      "limit=1.5": "limit",
+      "limit=": "limit",
+      "limit=%201": "limit",
+      "status=bogus": "status",
+      "page=2": "page",
+      "cursor=zzz": "cursor",
+    };
+    for (const [query, path] of Object.entries(queries)) {
       const response = await h.call(`/runs?${query}`, { headers: auth });
       expect(response.status, query).toBe(400);
+      const error = await errorOf(response);
+      expect(error.code, query).toBe("invalid_query");
+      expect(
+        error.issues?.map((issue) => issue.path),
+        query,
+      ).toEqual([path]);
     }
+    const two = await errorOf(await h.call("/runs?limit=1e1&status=bogus", { headers: auth }));
+    expect(two.issues?.map((issue) => issue.path).sort()).toEqual(["limit", "status"]);
+    expect((await h.call("/runs?limit=10", { headers: auth })).status).toBe(200);
     expect((await h.call("/runs?workflow=nope", { headers: auth })).status).toBe(404);
     const key = await h.post("/workflows/ping/runs", {}, { "idempotency-key": "x".repeat(300) });
     expect(key.status).toBe(400);
@@ -217,17 +341,9 @@ describe("bad input", () => {
 describe("errors and CORS", () => {
   it("never echoes an internal error or its stack trace", async () => {
     const workflows = testWorkflows(new Gates(), switches());
-    const inner = new InProcessRunHost({ workflows });
-    const host: RunHost = {
-      start: (...args) => inner.start(...args),
-      status: (id) => inner.status(id),
-      events: (id, options) => inner.events(id, options),
-      cancel: (id) => inner.cancel(id),
-      resume: (id) => inner.resume(id),
-      list: async () => {
-        throw new Error("connection to db://admin:hunter2@10.0.0.1 failed");
-      },
-    };
+    const host = failingList(new InProcessRunHost({ workflows }), () => {
+      throw new Error("connection to db://admin:hunter2@10.0.0.1 failed");
+    });
     const onError = vi.fn();
     const server = await listen(createApi({ workflows, host, token, onError }));
     try {
@@ -249,23 +365,15 @@ describe("errors and CORS", () => {
 
   it("maps run-host refusals to their status, and unknown host codes to a plain 500", async () => {
     const workflows = testWorkflows(new Gates(), switches());
-    const inner = new InProcessRunHost({ workflows });
     // What another host (e.g. the Durable Object one) may throw: the shared brand with a code of its own.
     const foreign = Object.assign(new Error("row 3 of the log is corrupt"), {
       code: "corrupt",
       [Symbol.for("cano.run_host_error")]: true,
     });
     let next: unknown = new RunHostError("conflict", "busy");
-    const host: RunHost = {
-      start: (...args) => inner.start(...args),
-      status: (id) => inner.status(id),
-      events: (id, options) => inner.events(id, options),
-      cancel: (id) => inner.cancel(id),
-      resume: (id) => inner.resume(id),
-      list: async () => {
-        throw next;
-      },
-    };
+    const host = failingList(new InProcessRunHost({ workflows }), () => {
+      throw next;
+    });
     const server = await listen(createApi({ workflows, host, token, onError: () => undefined }));
     try {
       const list = () => fetch(`${server.url}/runs`, { headers: { authorization: `Bearer ${token}` } });

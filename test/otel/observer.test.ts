@@ -23,7 +23,7 @@ import {
   task,
   Workflow,
 } from "cano";
-import { canoMetricNames, OtelObserver } from "cano/otel";
+import { canoMetricNames, canoMetricsNotEmitted, OtelObserver } from "cano/otel";
 import { VirtualClock } from "cano/testing";
 import { afterEach, describe, expect, it } from "vitest";
 import { failure, settle } from "../support/runs.ts";
@@ -376,5 +376,214 @@ describe("OtelObserver metrics", () => {
           for (const label of Object.keys(point.attributes)) expect(allowed).toContain(label);
       }
     for (const name of names) expect(canoMetricNames).toContain(name);
+  });
+});
+
+/** Every metric name of reference §14.3, observer-emitted and always-on alike. */
+const section143 = [
+  "cano_state_enters_total",
+  "cano_observed_task_runs_total",
+  "cano_task_retries_total",
+  "cano_circuit_open_events_total",
+  "cano_checkpoints_observed_total",
+  "cano_resumes_total",
+  "cano_observed_workflow_timeouts_total",
+  "cano_observed_workflow_timeout_limit_seconds",
+  "cano_observed_workflow_timeout_elapsed_seconds",
+  "cano_observed_unknown_resume_states_total",
+  "cano_observed_cancellations_total",
+  "cano_workflow_runs_total",
+  "cano_workflow_duration_seconds",
+  "cano_workflow_active",
+  "cano_task_duration_seconds",
+  "cano_task_attempts_total",
+  "cano_split_branch_results_total",
+  "cano_circuit_rejections_total",
+  "cano_circuit_transitions_total",
+  "cano_circuit_acquires_total",
+  "cano_circuit_outcomes_total",
+  "cano_poll_iterations_total",
+  "cano_batch_runs_total",
+  "cano_batch_items_total",
+  "cano_step_iterations_total",
+  "cano_stream_runs_total",
+  "cano_stream_windows_total",
+  "cano_stream_items_total",
+  "cano_checkpoint_appends_total",
+  "cano_checkpoint_clears_total",
+  "cano_compensations_run_total",
+  "cano_compensation_drains_total",
+  "cano_rate_limiter_acquired_total",
+  "cano_rate_limiter_throttled_total",
+  "cano_rate_limiter_wait_seconds",
+  "cano_rate_limiter_tokens_consumed_total",
+  "cano_multi_rate_limiter_throttled_total",
+  "cano_scheduler_flow_runs_total",
+  "cano_scheduler_flow_duration_seconds",
+  "cano_scheduler_flow_backoff_total",
+  "cano_scheduler_flow_tripped_total",
+  "cano_scheduler_active_flows",
+];
+
+/** The histogram point of `name` with these labels. */
+function histogram(resource: ResourceMetrics, name: string, labels: string): Histogram {
+  for (const scope of resource.scopeMetrics)
+    for (const metric of scope.metrics) {
+      if (metric.descriptor.name !== name) continue;
+      for (const point of metric.dataPoints as DataPoint<Histogram>[]) {
+        const { "cano.workflow": _workflow, ...rest } = point.attributes;
+        if (JSON.stringify(rest) === labels) return point.value;
+      }
+    }
+  throw new Error(`no ${name} point with ${labels}`);
+}
+
+const secondsBuckets = [
+  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600,
+];
+
+describe("OtelObserver metrics beyond the basics", () => {
+  it("names every §14.3 metric either as emitted or as not derivable from events", () => {
+    expect([...canoMetricNames, ...canoMetricsNotEmitted].sort()).toEqual([...section143].sort());
+    expect(
+      canoMetricNames.filter((name) => (canoMetricsNotEmitted as readonly string[]).includes(name)),
+    ).toEqual([]);
+  });
+
+  it("counts breaker refusals as cano_circuit_rejections_total", async () => {
+    const { otel, metrics } = telemetry();
+    const breaker = new CircuitBreaker({ failureThreshold: 1, resetTimeoutMs: 60_000 });
+    type B = "call" | "done";
+    const wf = new Workflow<B>()
+      .withObserver(otel)
+      .register(
+        "call",
+        task({
+          to: ["done"],
+          retry: none(),
+          circuitBreaker: breaker,
+          run: async () => {
+            throw new Error("down");
+          },
+        }),
+      )
+      .exit("done");
+    await failure(wf.orchestrate("call"));
+    for (let i = 0; i < 3; i++) expect((await failure(wf.orchestrate("call"))).code).toBe("circuit_open");
+    const resource = await metrics();
+    expect(points(resource, "cano_circuit_rejections_total").get("{}")).toBe(3);
+    expect(points(resource, "cano_circuit_open_events_total").get('{"task":"call"}')).toBe(3);
+    // A refused attempt never ran: only the first run's attempt counts.
+    expect(points(resource, "cano_task_attempts_total").get('{"outcome":"failure"}')).toBe(1);
+  });
+
+  it("puts durations in seconds buckets from 1 ms to 1 h", async () => {
+    const { otel, metrics } = telemetry();
+    const at = 1_700_000_000_000;
+    const ends = [
+      { id: "fast", durationMs: 3 },
+      { id: "slow", durationMs: 2_400 },
+      { id: "long", durationMs: 45 * 60_000 },
+    ];
+    for (const { id, durationMs } of ends) {
+      otel.observe({ type: "run_start", at, workflowId: id, initial: "a" });
+      otel.observe({ type: "state_enter", at, workflowId: id, state: "a" });
+      otel.observe({ type: "task_start", at, workflowId: id, state: "a", taskId: "a" });
+      otel.observe({
+        type: "task_success",
+        at: at + durationMs,
+        workflowId: id,
+        state: "a",
+        taskId: "a",
+        attempts: 1,
+        next: "done",
+      });
+      otel.observe({
+        type: "run_end",
+        at: at + durationMs,
+        workflowId: id,
+        outcome: "completed",
+        durationMs,
+      });
+    }
+    const resource = await metrics();
+    const runs = histogram(resource, "cano_workflow_duration_seconds", '{"outcome":"completed"}');
+    expect(runs.buckets.boundaries).toEqual(secondsBuckets);
+    const counts = runs.buckets.counts;
+    expect(counts[secondsBuckets.indexOf(0.005)]).toBe(1); // 3 ms: (2.5 ms, 5 ms]
+    expect(counts[secondsBuckets.indexOf(2.5)]).toBe(1); // 2.4 s: (1 s, 2.5 s]
+    expect(counts[secondsBuckets.indexOf(3600)]).toBe(1); // 45 min: (30 min, 1 h]
+    expect(runs.sum).toBeCloseTo(0.003 + 2.4 + 2700);
+    const tasks = histogram(resource, "cano_task_duration_seconds", '{"state":"a","kind":"single"}');
+    expect(tasks.buckets.boundaries).toEqual(secondsBuckets);
+    expect(tasks.count).toBe(3);
+  });
+
+  it("keeps cano_workflow_active right when a run starts again before its end", async () => {
+    const { otel, metrics, spans } = telemetry();
+    otel.observe({ type: "run_start", at: 1_000, workflowId: "lost", initial: "a" });
+    otel.observe({ type: "run_start", at: 2_000, workflowId: "lost", initial: "a" });
+    expect(points(await metrics(), "cano_workflow_active").get("{}")).toBe(1);
+    otel.observe({ type: "run_end", at: 3_000, workflowId: "lost", outcome: "completed", durationMs: 1_000 });
+    // An end without a start this observer saw (attached mid-run) does not go below zero.
+    otel.observe({ type: "run_end", at: 3_000, workflowId: "other", outcome: "failed", durationMs: 5 });
+    expect(points(await metrics(), "cano_workflow_active").get("{}")).toBe(0);
+    const runs = named(spans(), "cano.run");
+    expect(runs.map((span) => span.attributes["cano.outcome"])).toEqual(["failed", "completed"]);
+    expect(otel.openRuns).toBe(0);
+  });
+});
+
+describe("OtelObserver attempt spans", () => {
+  const base = { workflowId: "r", state: "a", taskId: "a" } as const;
+  /** Milliseconds after an epoch instant, as a workflow's clock reports them. */
+  const t = (ms: number) => 1_700_000_000_000 + ms;
+  const error = { code: "task_execution", message: "503" } as const;
+
+  it("makes no span for an attempt cancelled during its backoff, before it ran", () => {
+    const { otel, spans } = telemetry();
+    otel.observe({ type: "run_start", at: t(1_000), workflowId: "r", initial: "a" });
+    otel.observe({ type: "state_enter", at: t(1_000), workflowId: "r", state: "a" });
+    otel.observe({ type: "task_start", at: t(1_000), ...base });
+    otel.observe({ type: "retry", at: t(1_010), ...base, attempt: 1, delayMs: 60_000, error });
+    otel.observe({ type: "cancelled", at: t(1_020), workflowId: "r", state: "a" });
+    otel.observe({
+      type: "task_failure",
+      at: t(1_020),
+      ...base,
+      error: { code: "cancelled", message: "stop" },
+    });
+    otel.observe({ type: "run_end", at: t(1_020), workflowId: "r", outcome: "cancelled", durationMs: 20 });
+    const attempts = named(spans(), "cano.attempt");
+    expect(attempts.map((span) => span.attributes["cano.attempt"])).toEqual([1]);
+    expect(attempts[0]!.status.code).toBe(SpanStatusCode.ERROR);
+    expect(otel.openRuns).toBe(0);
+  });
+
+  it("starts a retried attempt when its backoff ends, and makes none for one a breaker refused", () => {
+    const { otel, spans } = telemetry();
+    otel.observe({ type: "run_start", at: t(1_000), workflowId: "r", initial: "a" });
+    otel.observe({ type: "state_enter", at: t(1_000), workflowId: "r", state: "a" });
+    otel.observe({ type: "task_start", at: t(1_000), ...base });
+    otel.observe({ type: "retry", at: t(1_010), ...base, attempt: 1, delayMs: 100, error });
+    otel.observe({ type: "retry", at: t(1_150), ...base, attempt: 2, delayMs: 100, error });
+    otel.observe({ type: "circuit_open", at: t(1_250), ...base });
+    otel.observe({
+      type: "task_failure",
+      at: t(1_250),
+      ...base,
+      error: { code: "circuit_open", message: "open" },
+    });
+    otel.observe({ type: "run_end", at: t(1_250), workflowId: "r", outcome: "failed", durationMs: 250 });
+    const attempts = named(spans(), "cano.attempt");
+    const ms = (time: [number, number]) => Math.round(time[0] * 1000 + time[1] / 1e6);
+    expect(
+      attempts.map((span) => [span.attributes["cano.attempt"], ms(span.startTime), ms(span.endTime)]),
+    ).toEqual([
+      [1, t(1_000), t(1_010)],
+      [2, t(1_110), t(1_150)],
+    ]);
+    const state = named(spans(), "cano.state")[0]!;
+    expect(state.events.map((event) => event.name)).toEqual(["retry", "retry", "circuit_open"]);
   });
 });

@@ -77,6 +77,8 @@ export type Order = z.infer<typeof Order>;
 export interface Switches {
   /** When true, `charge` of `order` fails with a PermanentError. */
   chargeFails: boolean;
+  /** When true, building an `order` run fails, so the run fails before its first state (no checkpoint log). */
+  createFails: boolean;
   /** Inputs each `order` run saw, by run id. */
   readonly seen: Map<string, Order>;
 }
@@ -139,22 +141,44 @@ function ping() {
     .exit("done");
 }
 
-/** The workflows every HTTP test registers: `order` (input, can fail), `stepped` (gated), `ping` (no input). */
+type TickState = "tick" | "done";
+
+/** Loops on `tick` `times` times: a run with a long history (about 4 events a tick). */
+function chatty(times = 1) {
+  let ticks = 0;
+  return new Workflow<TickState>()
+    .register("tick", task({ to: ["tick", "done"], run: async () => (++ticks < times ? "tick" : "done") }))
+    .exit("done");
+}
+
+/**
+ * The workflows every HTTP test registers: `order` (input, can fail), `stepped` (gated), `ping` (no
+ * input), `chatty` (a long history).
+ */
 export function testWorkflows(gates: Gates, switches: Switches): ApiWorkflows {
   return {
     order: apiWorkflow({
       workflow: order(switches),
       initial: "reserve",
       input: Order,
-      create: (input) => order(switches, input),
+      create: (input) => {
+        if (switches.createFails) throw new Error("the order service is not configured");
+        return order(switches, input);
+      },
       description: "reserve → charge → done; charge fails while switches.chargeFails is set",
     }),
     stepped: apiWorkflow({ workflow: stepped(gates), initial: "one", input: z.object({}) }),
     ping: apiWorkflow({ workflow: ping(), initial: "ping" }),
+    chatty: apiWorkflow({
+      workflow: chatty(),
+      initial: "tick",
+      input: z.object({ times: z.number().int().min(1).max(1000) }),
+      create: (input) => chatty(input.times),
+    }),
   };
 }
 
 /** Fresh switches. */
 export function switches(): Switches {
-  return { chargeFails: false, seen: new Map() };
+  return { chargeFails: false, createFails: false, seen: new Map() };
 }
