@@ -3,6 +3,7 @@ import type { Clock } from "./clock.ts";
 import type { CanoError } from "./errors.ts";
 import { engineError, toCanoError } from "./errors.ts";
 import type { WorkflowEvent } from "./events.ts";
+import { DerivedContext, LazySignal } from "./lazy-signal.ts";
 import type { Random } from "./random.ts";
 import { maxAttempts, retryDelayMs } from "./retry.ts";
 import { isRetryable } from "./retryable.ts";
@@ -26,18 +27,14 @@ export interface AttemptTarget<TResources> {
   attempt: number;
 }
 
-/** The context of one attempt; `signal` undefined means the base context's own (read only if needed). */
-function contextFor<TResources>(
-  base: TaskContext<TResources>,
-  attempt: number,
-  signal?: AbortSignal,
-): TaskContext<TResources> {
-  if (attempt === base.attempt && signal === undefined) return base;
+/** The context of one attempt: the base itself for the first, a copy with its number after that. */
+function contextFor<TResources>(base: TaskContext<TResources>, attempt: number): TaskContext<TResources> {
+  if (attempt === base.attempt) return base;
   return {
     state: base.state,
     store: base.store,
     resources: base.resources,
-    signal: signal ?? base.signal,
+    signal: base.signal,
     attempt,
     workflowId: base.workflowId,
     clock: base.clock,
@@ -46,8 +43,8 @@ function contextFor<TResources>(
 }
 
 /**
- * One attempt bounded by `attemptTimeoutMs`: the attempt gets its own signal, aborted with a
- * `timeout` error when the time is up or with the outer reason when the outer signal aborts.
+ * One attempt bounded by `attemptTimeoutMs`: the attempt's signal (made only if the task reads it)
+ * aborts with a `timeout` error when the time is up, or with the outer reason when that aborts.
  */
 function timedAttempt<T, TResources>(
   target: AttemptTarget<TResources>,
@@ -58,11 +55,11 @@ function timedAttempt<T, TResources>(
 ): Promise<T> {
   const outer = base.signal;
   if (abortable && outer.aborted) return Promise.reject(outer.reason);
-  const controller = new AbortController();
+  const attemptSignal = new LazySignal();
   return new Promise<T>((resolve, reject) => {
     const onOuterAbort = () => {
       cancelTimer();
-      controller.abort(outer.reason);
+      attemptSignal.abort(outer.reason);
       reject(outer.reason);
     };
     const cancelTimer = base.clock.schedule(timeoutMs, () => {
@@ -72,7 +69,7 @@ function timedAttempt<T, TResources>(
         `Task "${target.taskId}": attempt ${target.attempt} exceeded attemptTimeoutMs (${timeoutMs} ms)`,
         { details: { timeoutMs } },
       );
-      controller.abort(error);
+      attemptSignal.abort(error);
       reject(error);
     });
     if (abortable) outer.addEventListener("abort", onOuterAbort, { once: true });
@@ -80,7 +77,7 @@ function timedAttempt<T, TResources>(
       cancelTimer();
       if (abortable) outer.removeEventListener("abort", onOuterAbort);
     };
-    new Promise<T>((run) => run(body(contextFor(base, target.attempt, controller.signal)))).then(
+    new Promise<T>((run) => run(body(new DerivedContext(base, target.attempt, attemptSignal)))).then(
       (value) => {
         settle();
         resolve(value);

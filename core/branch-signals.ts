@@ -1,7 +1,4 @@
-import type { Clock } from "./clock.ts";
-import type { SplitResult } from "./split.ts";
-import type { KeyValueStore } from "./store.ts";
-import type { TaskContext } from "./task.ts";
+import type { SignalSource } from "./lazy-signal.ts";
 
 /**
  * @internal The signals of a split's branches, made only when a branch reads its `ctx.signal`: most
@@ -50,29 +47,12 @@ export class BranchSignals {
   }
 }
 
-/**
- * @internal A split branch's context: the run's fields, and a `signal` made on first read. A class,
- * so the getter lives on the prototype and making a context per branch stays cheap.
- */
-export class BranchContext<TResources> implements TaskContext<TResources> {
-  readonly state: string;
-  readonly store: KeyValueStore;
-  readonly resources: TResources;
-  readonly attempt: number;
-  readonly workflowId: string;
-  readonly clock: Clock;
-  readonly split: SplitResult | undefined;
+/** @internal The signal source of one split branch, for a {@link DerivedContext}. */
+export class BranchSignal implements SignalSource {
   readonly #signals: BranchSignals;
   readonly #index: number;
 
-  constructor(base: TaskContext<TResources>, signals: BranchSignals, index: number) {
-    this.state = base.state;
-    this.store = base.store;
-    this.resources = base.resources;
-    this.attempt = base.attempt;
-    this.workflowId = base.workflowId;
-    this.clock = base.clock;
-    this.split = base.split;
+  constructor(signals: BranchSignals, index: number) {
     this.#signals = signals;
     this.#index = index;
   }

@@ -1,11 +1,12 @@
 import type { AttemptTarget, RunScope } from "./attempt.ts";
 import { runAttempts } from "./attempt.ts";
-import { BranchContext, BranchSignals } from "./branch-signals.ts";
+import { BranchSignal, BranchSignals } from "./branch-signals.ts";
 import type { CanoErrorJson } from "./errors.ts";
 import { engineError, toCanoError } from "./errors.ts";
 import type { JoinDecision, JoinStrategy } from "./join.ts";
 import { decideJoin, describeStrategy } from "./join.ts";
 import { assertJson } from "./json.ts";
+import { DerivedContext } from "./lazy-signal.ts";
 import type { Task, TaskContext } from "./task.ts";
 
 /** How each branch of a split ended; the join state's task receives it as `ctx.split`. */
@@ -166,7 +167,11 @@ export function runSplit<TResources>(
       const task = split.tasks[index]!;
       const taskId = split.taskIds[index]!;
       const target: AttemptTarget<TResources> = { state, taskId, task, attempt: 0 };
-      const ctx: TaskContext<TResources> = new BranchContext(base, running, index);
+      const ctx: TaskContext<TResources> = new DerivedContext(
+        base,
+        base.attempt,
+        new BranchSignal(running, index),
+      );
       emit?.({ type: "task_start", at: clock.now(), workflowId, state, taskId });
       let settled: Promise<unknown>;
       try {
