@@ -1,6 +1,7 @@
 import type { CancelTimer, Clock } from "../../core/clock.ts";
 import { systemClock } from "../../core/clock.ts";
-import type { SqlStorageLike } from "./platform.ts";
+import { CanoError } from "../../core/errors.ts";
+import type { SqlStorageLike, SqlValueLike } from "./platform.ts";
 
 /** What an {@link AlarmClock} tells and asks its run host. */
 export interface AlarmClockHooks {
@@ -14,7 +15,7 @@ export interface AlarmClockHooks {
   readonly onPark: () => void;
 }
 
-interface WakeRow extends Record<string, string | number> {
+interface WakeRow {
   readonly id: number;
   readonly state: string;
   readonly ms: number;
@@ -27,7 +28,8 @@ interface WakeRow extends Record<string, string | number> {
  * backoff, a `timer` task, a `poll` delay) is written to the object's storage as a wake-up time and
  * resolved by the alarm, so nothing holds the object in memory and it may be evicted meanwhile. If it
  * is, the run resumes from its checkpoint when the alarm fires, and the resumed state's first sleep of
- * the same length adopts the stored wake-up time instead of waiting the whole delay again.
+ * the same length adopts the stored wake-up time instead of waiting the whole delay again. Its rows
+ * live in `cano_host_wakes` (made by `createHostTables`); a damaged row is `checkpoint_corrupt`.
  */
 export class AlarmClock implements Clock {
   readonly #sql: SqlStorageLike;
@@ -42,10 +44,6 @@ export class AlarmClock implements Clock {
   constructor(sql: SqlStorageLike, hooks: AlarmClockHooks) {
     this.#sql = sql;
     this.#hooks = hooks;
-    sql.exec(
-      "CREATE TABLE IF NOT EXISTS cano_host_wakes (id INTEGER PRIMARY KEY AUTOINCREMENT, state TEXT NOT NULL, " +
-        "ms REAL NOT NULL, wake_at REAL NOT NULL, due INTEGER NOT NULL DEFAULT 0)",
-    );
   }
 
   /** Milliseconds since the epoch. */
@@ -87,10 +85,9 @@ export class AlarmClock implements Clock {
 
   /** The alarm fired as of `firedAt`: marks every wake due by then and releases the sleeps waiting here. */
   fire(firedAt: number): void {
-    const due = this.#sql
-      .exec<{ id: number }>("UPDATE cano_host_wakes SET due = 1 WHERE wake_at <= ? RETURNING id", firedAt)
-      .toArray();
+    const due = this.#rows().filter((row) => row.wake_at <= firedAt);
     for (const { id } of due) {
+      this.#sql.exec("UPDATE cano_host_wakes SET due = 1 WHERE id = ?", id);
       const release = this.#sleepers.get(id);
       if (release === undefined) continue; // an orphan: a resumed run may adopt it
       this.#sleepers.delete(id);
@@ -99,23 +96,23 @@ export class AlarmClock implements Clock {
     }
   }
 
-  /** The earliest pending wake-up time, if any. */
+  /** The earliest pending wake-up time, if any; a damaged row is `checkpoint_corrupt`, never a time. */
   earliestWake(): number | undefined {
-    const [row] = this.#sql
-      .exec<{ at: number | null }>("SELECT MIN(wake_at) AS at FROM cano_host_wakes WHERE due = 0")
-      .toArray();
-    return row?.at ?? undefined;
+    let earliest: number | undefined;
+    for (const row of this.#rows()) {
+      if (row.due === 0 && (earliest === undefined || row.wake_at < earliest)) earliest = row.wake_at;
+    }
+    return earliest;
   }
 
-  /** True while at least one sleep of this instance waits on the alarm. */
-  parked(): boolean {
-    return this.#sleepers.size > 0;
+  /** How many sleeps of this instance wait on the alarm now. */
+  sleeping(): number {
+    return this.#sleepers.size;
   }
 
   /** A run is being resumed here: the wakes an earlier instance left become adoptable. */
   adoptOrphans(): void {
-    const rows = this.#sql.exec<{ id: number }>("SELECT id FROM cano_host_wakes").toArray();
-    this.#orphans = new Set(rows.map((row) => row.id));
+    this.#orphans = new Set(this.#rows().map((row) => row.id));
     this.#entries = 0;
   }
 
@@ -131,13 +128,20 @@ export class AlarmClock implements Clock {
   /** The run ended: forget every stored wake. */
   reset(): void {
     this.#sql.exec("DELETE FROM cano_host_wakes");
+    this.detach();
+  }
+
+  /** This instance stops driving the run: forgets its sleeps (they never wake) and keeps every row. */
+  detach(): void {
     this.#orphans.clear();
     this.#sleepers.clear();
   }
 
   #adopt(state: string, ms: number): WakeRow | undefined {
+    if (this.#orphans.size === 0) return undefined;
+    const rows = new Map(this.#rows().map((row) => [row.id, row]));
     for (const id of this.#orphans) {
-      const [row] = this.#sql.exec<WakeRow>("SELECT * FROM cano_host_wakes WHERE id = ?", id).toArray();
+      const row = rows.get(id);
       if (row === undefined) {
         this.#orphans.delete(id);
         continue;
@@ -149,20 +153,54 @@ export class AlarmClock implements Clock {
     return undefined;
   }
 
+  /** Every stored wake, checked: a row with a non-numeric time (or any damaged field) is `checkpoint_corrupt`. */
+  #rows(): WakeRow[] {
+    return this.#sql
+      .exec<Record<string, SqlValueLike>>(
+        "SELECT id, state, ms, wake_at, due FROM cano_host_wakes ORDER BY id",
+      )
+      .toArray()
+      .map(checkedWake);
+  }
+
   #insert(state: string, ms: number): WakeRow {
     const wakeAt = this.now() + ms;
     const [row] = this.#sql
-      .exec<WakeRow>(
+      .exec<Record<string, SqlValueLike>>(
         "INSERT INTO cano_host_wakes (state, ms, wake_at) VALUES (?, ?, ?) RETURNING *",
         state,
         ms,
         wakeAt,
       )
       .toArray();
-    return row ?? { id: -1, state, ms, wake_at: wakeAt, due: 0 };
+    return row === undefined ? { id: -1, state, ms, wake_at: wakeAt, due: 0 } : checkedWake(row);
   }
 
   #delete(id: number): void {
     this.#sql.exec("DELETE FROM cano_host_wakes WHERE id = ?", id);
   }
+}
+
+/** `row` as a wake, or a `checkpoint_corrupt` error naming the row and its damaged field. */
+function checkedWake(row: Record<string, SqlValueLike>): WakeRow {
+  const { id, state, ms, wake_at: wakeAt, due } = row;
+  const finite = (value: SqlValueLike | undefined) => typeof value === "number" && Number.isFinite(value);
+  const problem = !finite(id)
+    ? `its id is ${JSON.stringify(id)}`
+    : typeof state !== "string"
+      ? `field "state" is ${JSON.stringify(state)}, expected a state name`
+      : !finite(ms)
+        ? `field "ms" is ${JSON.stringify(ms)}, expected milliseconds`
+        : !finite(wakeAt)
+          ? `field "wake_at" is ${JSON.stringify(wakeAt)}, expected epoch milliseconds`
+          : due !== 0 && due !== 1
+            ? `field "due" is ${JSON.stringify(due)}, expected 0 or 1`
+            : undefined;
+  if (problem === undefined) return row as unknown as WakeRow;
+  throw new CanoError(
+    "checkpoint_corrupt",
+    `RunHost: wake ${String(id)} in "cano_host_wakes" is corrupt: ${problem}. Nothing was deleted: repair ` +
+      "or delete the row, then resume the run.",
+    { details: { table: "cano_host_wakes", id: typeof id === "number" ? id : String(id), problem } },
+  );
 }

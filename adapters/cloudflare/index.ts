@@ -2,7 +2,8 @@
  * `cano/cloudflare`: durable workflow runs on Cloudflare Workers. `DurableObjectCheckpointStore` and
  * `DurableObjectKeyValueStore` keep a run in a Durable Object's SQLite storage; `defineRunHost` makes
  * a Durable Object class where one object drives one run (long waits are alarms, a watchdog alarm
- * resumes a reset object from its checkpoint, events stream as server-sent events);
+ * resumes a reset object from its checkpoint, a failed run can be resumed, events stream as
+ * server-sent events);
  * `KvCheckpointStore` archives finished runs in Workers KV; `cronTriggers` maps Cron Triggers to runs.
  * No dependency on `@cloudflare/workers-types`: platform objects are typed by small `*Like` shapes.
  */
@@ -13,7 +14,7 @@ export type { DurableObjectCheckpointStoreOptions } from "./do-checkpoint-store.
 export { DurableObjectCheckpointStore } from "./do-checkpoint-store.ts";
 export type { DurableObjectKeyValueStoreOptions } from "./do-key-value-store.ts";
 export { DurableObjectKeyValueStore } from "./do-key-value-store.ts";
-export type { RunEventRecord } from "./event-log.ts";
+export type { CorruptEventRecord, RunEventRecord } from "./event-log.ts";
 export type { KvCheckpointStoreOptions } from "./kv-checkpoint-store.ts";
 export { KvCheckpointStore } from "./kv-checkpoint-store.ts";
 export type {
@@ -45,11 +46,17 @@ export type {
   HostedWorkflow,
   RunEnding,
   RunHostClass,
+  RunHostEventsRequest,
   RunHostObject,
   RunHostOptions,
   RunHostStartOptions,
 } from "./run-host-types.ts";
-export type { DurableRunInfo, DurableRunStatus } from "./run-record.ts";
+export type {
+  DurableRunDetails,
+  DurableRunInfo,
+  DurableRunStatus,
+  DurableStateVisit,
+} from "./run-record.ts";
 export { durableRunStatuses, isFinished } from "./run-record.ts";
 export type {
   SharedBreakerPermit,
@@ -59,5 +66,5 @@ export type {
 } from "./shared-circuit-breaker.ts";
 export { defineSharedCircuitBreaker } from "./shared-circuit-breaker.ts";
 export { SharedCircuitBreaker } from "./shared-circuit-breaker-client.ts";
-export type { RunStreamItem } from "./sse.ts";
+export type { ReadRunStreamOptions, RunStreamError, RunStreamItem } from "./sse.ts";
 export { readRunStream } from "./sse.ts";

@@ -22,21 +22,28 @@ export interface KvCheckpointStoreOptions {
 const maxKeyBytes = 512;
 /** Sequences are zero-padded to this many digits, so keys list in numeric order. */
 const sequenceDigits = 16;
-/** KV reads issued at once while loading a run. */
-const readBatch = 50;
+/** Keys per bulk read: the most one `get(keys)` accepts, counted as one KV operation. */
+const readBatch = 100;
+/** Deletes issued at once while clearing a run (KV has no bulk delete in the binding). */
+const deleteBatch = 50;
 
 /**
  * A {@link CheckpointStore} over Workers KV: one key per row (`<prefix><encoded id>:<sequence>`), a run
  * loaded by prefix listing. Read this before choosing it:
  *
- * - **Eventually consistent.** A write is visible at once where it was made, but other locations may
- *   read the old state for 60 seconds or more, and listing lags too. A run resumed elsewhere may not
- *   see its latest rows.
+ * - **Eventually consistent.** A write is usually visible at once where it was written (not
+ *   guaranteed), but other locations may read the old state for 60 seconds or more, and listing lags
+ *   too. A run resumed elsewhere may not see its latest rows.
  * - **No atomic insert.** `append` reads the key, then writes it; two writers racing for the same
  *   `(id, sequence)` can both succeed (the last write wins). Only one driver per run may write, and
  *   KV cannot enforce that.
  * - **One write per second per key.** Each row is its own key and is written once, so appends are
  *   fine; clearing a run and reusing its id at once may be throttled.
+ * - **1 000 KV operations per Worker invocation.** `append` is 2 (read, write); `loadRun` is one list
+ *   per 1 000 keys plus one bulk read per 100 rows; `clear` is one list per 1 000 keys plus one delete
+ *   per row (the binding has no bulk delete), so one invocation can clear a run of at most about 990
+ *   rows. Clear longer runs over several invocations (e.g. from a Durable Object alarm) or with the
+ *   REST API's bulk delete.
  *
  * Fit for: a read-mostly archive of finished runs, or logs written by exactly one driver and read
  * later. For a live run's checkpoints use `DurableObjectCheckpointStore` (atomic, strongly
@@ -82,11 +89,17 @@ export class KvCheckpointStore implements CheckpointStore {
     return this.#load(workflowId, await this.#keys(this.#runPrefix(workflowId)));
   }
 
-  /** Deletes every row of the run; an unknown id is a no-op. */
+  /** Deletes every row of the run, one KV operation per row (see the class notes); an unknown id is a no-op. */
   async clear(workflowId: string): Promise<void> {
     checkWorkflowId(workflowId, component);
     const keys = await this.#keys(this.#runPrefix(workflowId));
-    await inBatches(keys, (key) => this.#io(`clearing run "${workflowId}"`, () => this.#kv.delete(key)));
+    for (let i = 0; i < keys.length; i += deleteBatch) {
+      await Promise.all(
+        keys
+          .slice(i, i + deleteBatch)
+          .map((key) => this.#io(`clearing run "${workflowId}"`, () => this.#kv.delete(key))),
+      );
+    }
   }
 
   /** Every run with rows under this prefix, each summarised from its last row (as listing sees them). */
@@ -112,15 +125,20 @@ export class KvCheckpointStore implements CheckpointStore {
     return summaries;
   }
 
+  /** The rows under `keys`, read in bulk (one KV operation per 100 keys), checked and decoded. */
   async #load(workflowId: string, keys: readonly string[]): Promise<CheckpointRow[]> {
-    const texts = await inBatches(keys, (key) =>
-      this.#io(`loading run "${workflowId}"`, () => this.#kv.get(key, "text")),
-    );
+    const texts = new Map<string, string | null>();
+    for (let i = 0; i < keys.length; i += readBatch) {
+      const batch = keys.slice(i, i + readBatch);
+      const read = await this.#io(`loading run "${workflowId}"`, () => this.#kv.get(batch, "text"));
+      for (const [key, text] of read) texts.set(key, text);
+    }
     const raws: unknown[] = [];
-    texts.forEach((text, position) => {
+    keys.forEach((key, position) => {
+      const text = texts.get(key) ?? null;
       // A key listed a moment ago may be gone (a concurrent clear): skip it rather than fail.
       if (text === null) return;
-      const sequence = Number(keys[position]!.slice(keys[position]!.lastIndexOf(":") + 1));
+      const sequence = Number(key.slice(key.lastIndexOf(":") + 1));
       raws.push(parseStoredRow(text, { workflowId, sequence, position, component }));
     });
     return decodeRun(raws, workflowId);
@@ -179,13 +197,4 @@ export class KvCheckpointStore implements CheckpointStore {
       });
     }
   }
-}
-
-/** `operation` on every item, at most {@link readBatch} at once; results in input order. */
-async function inBatches<T, R>(items: readonly T[], operation: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = [];
-  for (let i = 0; i < items.length; i += readBatch) {
-    results.push(...(await Promise.all(items.slice(i, i + readBatch).map(operation))));
-  }
-  return results;
 }

@@ -67,6 +67,8 @@ export type DurableObjectStorageLike = DurableObjectSqlStorageLike &
 export interface DurableObjectIdLike {
   /** The id as 64 hex digits. */
   toString(): string;
+  /** The name the object was reached by (`idFromName`), also inside the object; absent for unique ids. */
+  readonly name?: string;
 }
 
 /** The `ctx` (state) a Durable Object constructor receives. */
@@ -102,6 +104,8 @@ export type KvListResultLike =
 export interface KvNamespaceLike {
   /** The text under `key`, or `null`. */
   get(key: string, type: "text"): Promise<string | null>;
+  /** A bulk read of up to 100 keys (one KV operation): each key's text, or `null`. */
+  get(keys: string[], type: "text"): Promise<Map<string, string | null>>;
   /** Stores `value` under `key`. */
   put(key: string, value: string): Promise<void>;
   /** Removes `key`. */

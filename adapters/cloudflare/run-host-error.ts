@@ -6,6 +6,7 @@ export type RunHostErrorCode =
   | "unknown_run"
   | "conflict"
   | "invalid_request"
+  | "payload_too_large"
   | "corrupt"
   | "internal";
 
@@ -15,6 +16,7 @@ export const runHostErrorStatus = {
   unknown_run: 404,
   conflict: 409,
   invalid_request: 400,
+  payload_too_large: 413,
   corrupt: 500,
   internal: 500,
 } as const satisfies Record<RunHostErrorCode, number>;
@@ -49,14 +51,33 @@ export function isRunHostRequestError(value: unknown): value is RunHostRequestEr
   );
 }
 
-/** @internal Any thrown value as the error a run host answers with: corrupt storage is `corrupt`, the rest `internal`. */
+/** SQLite's refusal of a value above its size limit (2 MB per string or blob in a Durable Object). */
+const tooBig = /SQLITE_TOOBIG|string or blob too big/i;
+
+/**
+ * @internal Any thrown value as the error a run host answers with: corrupt storage is `corrupt`, a value
+ * SQLite refuses as too big is `payload_too_large`, the rest `internal`.
+ */
 export function asRunHostError(error: unknown): RunHostRequestError {
   if (isRunHostRequestError(error)) return error;
   if (isCanoError(error) && error.code === "checkpoint_corrupt") {
     return new RunHostRequestError("corrupt", error.message, { cause: error });
   }
   const message = error instanceof Error ? error.message : String(error);
+  if (tooBig.test(message)) {
+    return new RunHostRequestError(
+      "payload_too_large",
+      "RunHost: the run is too large to store: a Durable Object's SQLite keeps at most 2 MB per value, " +
+        `and the run record (with its input) is bigger. Send a smaller input. (${message})`,
+      { cause: error },
+    );
+  }
   return new RunHostRequestError("internal", `RunHost: ${message}`, { cause: error });
+}
+
+/** @internal The refusal of a request about a run this object never started. */
+export function noRunError(): RunHostRequestError {
+  return new RunHostRequestError("unknown_run", "RunHost: this object has no run; start one first.");
 }
 
 /** @internal The JSON error response for `error`: `{ error: { code, message } }` with its status. */

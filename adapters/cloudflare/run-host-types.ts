@@ -5,7 +5,7 @@ import type { OrchestrateOptions, ResumeOptions } from "../../core/run.ts";
 import type { StandardSchemaV1 } from "../../core/standard-schema.ts";
 import type { KeyValueStore } from "../../core/store.ts";
 import type { DurableObjectStateLike } from "./platform.ts";
-import type { DurableRunInfo } from "./run-record.ts";
+import type { DurableRunDetails, DurableRunInfo } from "./run-record.ts";
 
 /** What a hosted workflow is built with, once per run start and again on every resume. */
 export interface HostedRun<TEnv> {
@@ -50,14 +50,30 @@ export interface RunHostOptions<TEnv> {
   readonly workflows: Readonly<Record<string, HostedWorkflow<TEnv>>>;
   /** Sleeps at or above this many milliseconds wait on the object's alarm instead of a timer. Default 5 000. */
   readonly alarmThresholdMs?: number;
-  /** While a run is unfinished an alarm is always armed at most this far ahead, to pick it up after a reset. Default 60 000. */
+  /**
+   * While work of an unfinished run is in flight (not every piece of it asleep on the alarm), an alarm
+   * is armed at most this far ahead, to pick the run up after a reset. Default 60 000.
+   */
   readonly watchdogMs?: number;
+  /** The largest start input accepted, in bytes of JSON (a Durable Object stores at most 2 MB per value). Default 1 048 576. */
+  readonly maxInputBytes?: number;
+  /** Interval of keep-alive comments on event streams. Default 15 000. */
+  readonly heartbeatMs?: number;
 }
 
 /** Options of a run host's `start`. */
 export interface RunHostStartOptions {
-  /** The run's id. Default: the object's id (`ctx.id.toString()`). */
+  /**
+   * The run's id. It must be the name the object was reached by (`idFromName(runId)`); for an object
+   * without a name, its id (`ctx.id.toString()`). Default: that name, or that id.
+   */
   readonly runId?: string;
+}
+
+/** Options of a run host's `events`. */
+export interface RunHostEventsRequest {
+  /** Close the stream once the stored history is sent instead of waiting for live events. */
+  readonly historyOnly?: boolean;
 }
 
 /** A run host Durable Object: one instance drives one run. */
@@ -66,15 +82,28 @@ export interface RunHostObject {
   fetch(request: Request): Promise<Response>;
   /** Wakes sleeps that are due, resumes the run from its checkpoint if this object was reset, re-arms the watchdog. */
   alarm(): Promise<void>;
-  /** Starts the run; refuses an unknown workflow (404), bad input (400) and a second start (409). */
+  /**
+   * Starts the run; refuses an unknown workflow (404), bad input or a `runId` that is not the object's
+   * name (400), an input above `maxInputBytes` (413) and a second start (409).
+   */
   start(workflow: string, input?: unknown, options?: RunHostStartOptions): Promise<DurableRunInfo>;
-  /** The run, or `undefined` when this object never started one. */
+  /** The run, or `undefined` when this object never started one (answered without writing anything). */
   status(): DurableRunInfo | undefined;
-  /** Stops the run (completed saga steps are compensated) and resolves once it has ended. */
-  cancel(): Promise<DurableRunInfo>;
+  /** The run with the states it visited, or `undefined` when this object never started one. */
+  details(): DurableRunDetails | undefined;
+  /**
+   * Stops the run (completed saga steps are compensated) and resolves once it has ended or all of its
+   * work waits on the alarm; a finished run is a `conflict`.
+   */
+  cancel(reason?: string): Promise<DurableRunInfo>;
+  /**
+   * Continues a failed or cancelled run from its checkpoint rows (after a deploy that fixed what made it
+   * fail); a run that is still going, completed, or has no rows left is a `conflict`.
+   */
+  resume(): Promise<DurableRunInfo>;
   /** The run's events as server-sent events: stored history after `after`, then live, then `end`. */
-  events(after?: number): Response;
-  /** Resolves once nothing runs in this instance, or the run waits on an alarm. For tests and tooling. */
+  events(after?: number, request?: RunHostEventsRequest): Response;
+  /** Resolves once nothing runs in this instance, or everything in flight waits on the alarm. For tests and tooling. */
   idle(): Promise<DurableRunInfo | undefined>;
 }
 

@@ -14,7 +14,15 @@ export const durableRunStatuses = [
   "cancelled",
 ] as const satisfies readonly DurableRunStatus[];
 
-/** A hosted run as plain JSON: what `status()` returns and the run host keeps in its storage. */
+/**
+ * A hosted run as plain JSON: what `status()` returns and the run host keeps in its storage.
+ *
+ * It corresponds field for field to `RunInfo` of `cano/http` (same names, types and meanings; the
+ * statuses are the same five), plus `waitingUntil`, so a `DurableRunInfo` can be returned wherever a
+ * `RunInfo` is expected. It is declared here rather than imported because adapters never import each
+ * other; the example Worker's `DurableRunHost` (which implements http's `RunHost`) is where the
+ * compiler checks the two still match.
+ */
 export interface DurableRunInfo {
   /** The run's id (its workflow id, and the name its Durable Object was reached by). */
   readonly id: string;
@@ -23,7 +31,10 @@ export interface DurableRunInfo {
   readonly status: DurableRunStatus;
   /** The state the run is in, or the state it ended in; absent before the first state. */
   readonly state?: string;
-  /** Why the run failed or was cancelled; never a stack trace. */
+  /**
+   * Why the run failed or was cancelled; while it is still `running` (or `cancelling`), why it cannot go
+   * on yet (its workflow is not registered in this deployment). Never a stack trace.
+   */
   readonly error?: CanoErrorJson;
   /** The input the run was started with. */
   readonly input: unknown;
@@ -39,18 +50,32 @@ export interface DurableRunInfo {
   readonly waitingUntil?: number;
 }
 
+/** One state a run entered, and when; `StateVisit` of `cano/http`. */
+export interface DurableStateVisit {
+  readonly state: string;
+  /** Milliseconds since the epoch. */
+  readonly at: number;
+}
+
+/** A hosted run with the states it visited, oldest first; `RunDetails` of `cano/http`. */
+export interface DurableRunDetails extends DurableRunInfo {
+  readonly history: readonly DurableStateVisit[];
+}
+
 /** True once the run has ended. */
 export function isFinished(status: DurableRunStatus): boolean {
   return status === "completed" || status === "failed" || status === "cancelled";
 }
 
-/** @internal The run host's own rows: the run record and the alarm it last set. */
+/**
+ * @internal The run host's own rows in `cano_host_meta`: the run record, the alarm it last set, and
+ * how often it has waited for an unregistered workflow. The table is made by `createHostTables`.
+ */
 export class RunRecordTable {
   readonly #sql: SqlStorageLike;
 
   constructor(sql: SqlStorageLike) {
     this.#sql = sql;
-    sql.exec("CREATE TABLE IF NOT EXISTS cano_host_meta (key TEXT PRIMARY KEY, body TEXT NOT NULL)");
   }
 
   /** The stored run, `undefined` when this object never started one; a corrupt record is `checkpoint_corrupt`. */
@@ -84,6 +109,18 @@ export class RunRecordTable {
   setAlarmAt(at: number | undefined): void {
     if (at === undefined) this.#sql.exec("DELETE FROM cano_host_meta WHERE key = 'alarm'");
     else this.#put("alarm", String(at));
+  }
+
+  /** How many alarms in a row found the run's workflow unregistered (0 when it is registered). */
+  workflowWaits(): number {
+    const value = Number(this.#get("workflow_waits") ?? "0");
+    return Number.isSafeInteger(value) && value > 0 ? value : 0;
+  }
+
+  /** Remembers how many alarms in a row found the workflow unregistered (0: forget it). */
+  setWorkflowWaits(count: number): void {
+    if (count === 0) this.#sql.exec("DELETE FROM cano_host_meta WHERE key = 'workflow_waits'");
+    else this.#put("workflow_waits", String(count));
   }
 
   #get(key: string): string | undefined {

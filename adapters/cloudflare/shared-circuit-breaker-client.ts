@@ -1,15 +1,15 @@
 import type { CircuitState } from "../../core/circuit-breaker.ts";
-import { CanoError } from "../../core/errors.ts";
+import type { CanoErrorCode } from "../../core/errors.ts";
+import { CanoError, canoErrorCodes } from "../../core/errors.ts";
 import type { DurableObjectNamespaceLike, DurableObjectStubLike } from "./platform.ts";
-import type { SharedBreakerPermit } from "./shared-circuit-breaker.ts";
+import type { BreakerReply, SharedBreakerPermit } from "./shared-circuit-breaker.ts";
 
 const origin = "https://breaker.internal";
 
-interface BreakerReply {
-  readonly state: CircuitState;
-  readonly permit?: SharedBreakerPermit;
-  readonly error?: { readonly message: string };
-}
+const knownCodes: ReadonlySet<string> = new Set(canoErrorCodes);
+
+/** A reply that answered the request: it always carries the state. */
+type Answer = BreakerReply & { readonly state: CircuitState };
 
 /**
  * One shared circuit breaker, as seen from any Worker: a client of the breaker object reached by
@@ -77,18 +77,22 @@ export class SharedCircuitBreaker {
     return result;
   }
 
-  async #send(method: string, path: string, body?: SharedBreakerPermit): Promise<BreakerReply> {
+  /** One request to the breaker object; a failure keeps the object's error code (e.g. `checkpoint_corrupt`). */
+  async #send(method: string, path: string, body?: SharedBreakerPermit): Promise<Answer> {
     const response = await this.#stub.fetch(`${origin}${path}`, {
       method,
       ...(body === undefined ? {} : { body: JSON.stringify({ id: body.id }) }),
     });
     const reply = (await response.json()) as BreakerReply;
-    if (!response.ok) {
+    if (!response.ok || reply.state === undefined) {
+      const given = reply.error?.code;
+      const code: CanoErrorCode =
+        given !== undefined && knownCodes.has(given) ? (given as CanoErrorCode) : "configuration";
       throw new CanoError(
-        "configuration",
+        code,
         `SharedCircuitBreaker "${this.#name}": the breaker object answered ${response.status}: ${reply.error?.message ?? "no message"}`,
       );
     }
-    return reply;
+    return reply as Answer;
   }
 }

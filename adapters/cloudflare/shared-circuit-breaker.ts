@@ -1,6 +1,6 @@
 import type { BreakerPermit, CircuitBreakerOptions, CircuitState } from "../../core/circuit-breaker.ts";
 import { CircuitBreaker } from "../../core/circuit-breaker.ts";
-import { CanoError, describeThrown } from "../../core/errors.ts";
+import { CanoError, describeThrown, isCanoError } from "../../core/errors.ts";
 import type { DurableObjectStateLike } from "./platform.ts";
 
 /** What {@link defineSharedCircuitBreaker} takes: the breaker's tuning plus how long a permit may stay out. */
@@ -14,11 +14,14 @@ export interface SharedBreakerPermit {
   readonly id: string;
 }
 
-/** What the breaker object answers: the state, and a permit when one was asked for and granted. */
-interface BreakerReply {
-  readonly state: CircuitState;
+/**
+ * @internal What the breaker object answers: the state, a permit when one was asked for and granted,
+ * and why not (a refused permit) or what failed (`code` is a `CanoError` code, on a 4xx/5xx answer).
+ */
+export interface BreakerReply {
+  readonly state?: CircuitState;
   readonly permit?: SharedBreakerPermit;
-  readonly error?: { readonly message: string };
+  readonly error?: { readonly code?: string; readonly message: string };
 }
 
 /** A shared breaker Durable Object (one per breaker name), from {@link defineSharedCircuitBreaker}. */
@@ -100,12 +103,16 @@ export function defineSharedCircuitBreaker(
           }
           return reply(breaker);
         }
-        return Response.json(
-          { error: { message: `SharedCircuitBreaker: no route for ${route}` } },
-          { status: 404 },
-        );
+        const missing: BreakerReply = { error: { message: `SharedCircuitBreaker: no route for ${route}` } };
+        return Response.json(missing, { status: 404 });
       } catch (error) {
-        return Response.json({ error: { message: describeThrown(error) } }, { status: 500 });
+        const failed: BreakerReply = {
+          error: {
+            ...(isCanoError(error) ? { code: error.code } : {}),
+            message: isCanoError(error) ? error.message : describeThrown(error),
+          },
+        };
+        return Response.json(failed, { status: 500 });
       }
     }
 
@@ -129,7 +136,7 @@ export function defineSharedCircuitBreaker(
       await this.#armLease();
     }
 
-    /** The breaker, restored from storage on first use; a corrupt saved state is a `configuration` error, kept as is. */
+    /** The breaker, restored from storage on first use; a damaged saved state is `checkpoint_corrupt`, kept as is. */
     #load(): CircuitBreaker {
       if (this.#breaker !== undefined) return this.#breaker;
       const [row] = this.#ctx.storage.sql
@@ -138,16 +145,17 @@ export function defineSharedCircuitBreaker(
       let breaker: CircuitBreaker;
       if (row === undefined) breaker = new CircuitBreaker(tuning);
       else {
-        let saved: unknown;
         try {
-          saved = JSON.parse(row.body);
-        } catch {
+          breaker = CircuitBreaker.from(JSON.parse(row.body));
+        } catch (error) {
+          const problem = error instanceof SyntaxError ? "it is not JSON" : describeThrown(error);
           throw new CanoError(
-            "configuration",
-            "SharedCircuitBreaker: the saved breaker state is not JSON; nothing was changed.",
+            "checkpoint_corrupt",
+            `SharedCircuitBreaker: the saved breaker state is corrupt: ${problem}. Nothing was changed: ` +
+              'repair or delete the row of table "cano_breaker".',
+            { cause: error, details: { table: "cano_breaker", problem } },
           );
         }
-        breaker = CircuitBreaker.from(saved);
       }
       this.#breaker = breaker;
       return breaker;

@@ -1,75 +1,91 @@
 /**
- * The example Worker's HTTP API over run hosts: `POST /runs` starts a run in a new Durable Object,
- * `GET /runs/:id` reads it, `POST /runs/:id/cancel` stops it, `GET /runs/:id/events` streams its
- * events (server-sent events, history first). Refusals are JSON `{ error: { code, message } }` with
- * the run host's status (400 bad input, 404 unknown workflow or run, 409 conflict).
+ * The example Worker's HTTP API: `cano/http`'s `createApi` over run host Durable Objects (one object
+ * per run, through `DurableRunHost`). Starting, cancelling and resuming runs, and reading them, need
+ * `Authorization: Bearer <CANO_API_TOKEN>` (a Worker secret; with none set those routes answer 403,
+ * never open). Bodies over 64 KiB are refused with 413 before any object is reached, malformed ids
+ * are 404 without touching storage, and every error is JSON `{ error: { code, message } }`.
+ *
+ * Shows: `createApi({ workflows, host })` on Workers, a `RunHost` implemented over Durable Objects,
+ * and a 501 for the one route this host cannot serve (`GET /runs`).
  */
-import { isRunHostRequestError, RunHostClient, RunHostRequestError } from "cano/cloudflare";
+import { createApi } from "cano/http";
+import { Hono } from "hono";
+import { DurableRunHost, isUnsupportedByHost } from "./durable-run-host.ts";
 import type { Env } from "./triggers.ts";
-import { workflows } from "./workflows.ts";
+import { apiWorkflows } from "./workflows.ts";
 
-const runPath = /^\/runs\/([^/]+)(\/cancel|\/events)?$/;
+/** The routes, as `GET /` lists them. */
+const routes = [
+  "GET /workflows",
+  "GET /workflows/:name",
+  "POST /workflows/:name/runs { input }   (token)",
+  "GET /runs/:id   (token)",
+  "GET /runs/:id/events   (token; server-sent events)",
+  "POST /runs/:id/cancel { reason? }   (token)",
+  "POST /runs/:id/resume   (token)",
+];
 
-/** Answers one request of the example API. */
-export async function handleApi(request: Request, env: Env): Promise<Response> {
-  const url = new URL(request.url);
-  try {
-    if (url.pathname === "/" && request.method === "GET") {
-      return Response.json({
-        workflows: Object.keys(workflows),
-        routes: [
-          "POST /runs { workflow, input }",
-          "GET /runs/:id",
-          "POST /runs/:id/cancel",
-          "GET /runs/:id/events",
-        ],
-      });
-    }
-    if (url.pathname === "/runs" && request.method === "POST") return await startRun(request, env);
-    const match = runPath.exec(url.pathname);
-    if (match !== null) {
-      const run = RunHostClient.forRun(env.RUN_HOST, decodeURIComponent(match[1] ?? ""));
-      const action = `${request.method} ${match[2] ?? ""}`;
-      if (action === "GET ") {
-        const info = await run.status();
-        if (info === undefined) throw new RunHostRequestError("unknown_run", `No run with id "${match[1]}".`);
-        return Response.json(info);
-      }
-      if (action === "POST /cancel") return Response.json(await run.cancel());
-      if (action === "GET /events") {
-        const after = url.searchParams.get("after") ?? request.headers.get("last-event-id");
-        return await run.events(after === null ? {} : { after: Number(after) });
-      }
-    }
-    return Response.json(
-      { error: { code: "not_found", message: `No route for ${request.method} ${url.pathname}.` } },
-      { status: 404 },
-    );
-  } catch (error) {
-    if (isRunHostRequestError(error)) {
-      return Response.json({ error: { code: error.code, message: error.message } }, { status: error.status });
-    }
-    throw error;
+/** One app per environment object: bindings do not change while an isolate lives. */
+const apps = new WeakMap<Env, Hono>();
+
+/** The example API for the Worker's `env` (built on first use). */
+export function exampleApi(env: Env): Hono {
+  let app = apps.get(env);
+  if (app === undefined) {
+    app = buildApi(env);
+    apps.set(env, app);
   }
+  return app;
 }
 
-async function startRun(request: Request, env: Env): Promise<Response> {
-  let body: { workflow?: unknown; input?: unknown };
+function buildApi(env: Env): Hono {
+  const api = createApi({
+    workflows: apiWorkflows,
+    host: new DurableRunHost({
+      namespace: env.RUN_HOST,
+      ...(env.CANO_API_TOKEN === undefined ? {} : { idempotencySecret: env.CANO_API_TOKEN }),
+    }),
+    // Cron run ids are predictable, so reading a run needs the token too.
+    protectReads: true,
+    onError: (error) => {
+      if (!isUnsupportedByHost(error)) console.error("HTTP API: unexpected error", error);
+    },
+  });
+
+  const app = new Hono();
+  app.use(async (c, next) => {
+    if (decodable(new URL(c.req.url).pathname)) return next();
+    return c.json(
+      { error: { code: "invalid_request", message: "The request path is not valid percent-encoded UTF-8." } },
+      400,
+    );
+  });
+  app.use(async (c, next) => {
+    await next();
+    // Raised by the host after the API's own checks (token included) passed: a 501, not a 500.
+    if (isUnsupportedByHost(c.error)) {
+      c.res = undefined;
+      c.res = c.json({ error: { code: "not_implemented", message: c.error.message } }, 501);
+    }
+  });
+  app.get("/", (c) => c.json({ workflows: Object.keys(apiWorkflows), routes }));
+  app.route("/", api);
+  app.notFound((c) =>
+    c.json({ error: { code: "not_found", message: `No route for ${c.req.method} ${c.req.path}.` } }, 404),
+  );
+  app.onError((error, c) => {
+    console.error("example Worker: unexpected error", error);
+    return c.json({ error: { code: "internal", message: "The Worker failed to handle this request." } }, 500);
+  });
+  return app;
+}
+
+/** True when `path` decodes (no stray `%` or broken UTF-8 sequence). */
+function decodable(path: string): boolean {
   try {
-    body = (await request.json()) as typeof body;
+    decodeURIComponent(path);
+    return true;
   } catch {
-    throw new RunHostRequestError(
-      "invalid_request",
-      'The body must be JSON: { "workflow": "<name>", "input": … }.',
-    );
+    return false;
   }
-  if (typeof body !== "object" || body === null || typeof body.workflow !== "string") {
-    throw new RunHostRequestError(
-      "invalid_request",
-      'The body must name a workflow: { "workflow": "<name>", "input": … }.',
-    );
-  }
-  const runId = crypto.randomUUID();
-  const info = await RunHostClient.forRun(env.RUN_HOST, runId).start(body.workflow, body.input);
-  return Response.json(info, { status: 202, headers: { location: `/runs/${runId}` } });
 }

@@ -1,7 +1,7 @@
 /**
  * The example Worker's Cron Triggers: every cron here must also be listed in `wrangler.toml`
  * `[triggers] crons` (a test checks it). Each firing starts one run host per flow, with an id made
- * from the cron and the scheduled time, so a retried delivery starts nothing new.
+ * from the cron, the scheduled time and the flow's name, so a retried delivery starts nothing new.
  */
 import type { DurableObjectNamespaceLike } from "cano/cloudflare";
 import { cronTriggers } from "cano/cloudflare";
@@ -10,6 +10,8 @@ import { cronTriggers } from "cano/cloudflare";
 export interface Env {
   /** The run host namespace: one object per run. */
   readonly RUN_HOST: DurableObjectNamespaceLike;
+  /** The API's bearer token (a Worker secret; `--var CANO_API_TOKEN:…` with `wrangler dev`). */
+  readonly CANO_API_TOKEN?: string;
 }
 
 /** The nightly report at 03:00 UTC, for the day that just ended. */

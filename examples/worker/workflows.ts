@@ -4,35 +4,44 @@
  * evicted mid-way and resumed from its checkpoint still finds it.
  *
  * Shows: `HostedWorkflow` entries for `defineRunHost` (a linear pipeline, a saga with a timer long
- * enough to sleep on an alarm, and a report started by a Cron Trigger).
+ * enough to sleep on an alarm, and a report started by a Cron Trigger), and the same workflows as
+ * `createApi` entries: one zod schema per input, which the API checks strictly (unknown fields are a
+ * 400) and the run host checks again for starts that do not come through the API (Cron Triggers).
  */
-import type { KeyValueStore } from "cano";
-import { exponential, key, PermanentError, saga, task, timer, Workflow } from "cano";
+import { exponential, key, MemoryStore, PermanentError, saga, task, timer, Workflow } from "cano";
 import type { HostedRun, HostedWorkflow } from "cano/cloudflare";
+import type { ApiWorkflows, RunnableWorkflow } from "cano/http";
+import { apiWorkflow } from "cano/http";
+import { z } from "zod";
+
+/** The input of "greet". */
+const GreetInput = z.object({ name: z.string().min(1).max(200) });
 
 /** The order a run of "order" handles. */
-interface Order {
-  readonly item: string;
-  readonly cents: number;
+const OrderInput = z.object({
+  item: z.string().min(1).max(100),
+  cents: z.number().int().min(1).max(100_000_000),
   /** Makes shipping fail, to watch the charge refunded and the stock released. */
-  readonly failShipping?: boolean;
+  failShipping: z.boolean().optional(),
   /** How long to wait before shipping; 5 s or more sleeps on the object's alarm. Default 6 s. */
-  readonly holdMs?: number;
-}
+  holdMs: z.number().int().min(0).max(86_400_000).optional(),
+});
+
+/** The day a nightly report covers. */
+const ReportInput = z.object({ day: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "expected YYYY-MM-DD") });
 
 const greeting = key<string>("greeting");
 const ledger = key<string[]>("ledger");
 
-function field<T>(input: unknown, name: string, check: (value: unknown) => value is T): T {
-  const value =
-    typeof input === "object" && input !== null ? (input as Record<string, unknown>)[name] : undefined;
-  if (check(value)) return value;
-  throw new PermanentError(
-    `input.${name} is missing or has the wrong type (received ${JSON.stringify(value)})`,
-  );
+/**
+ * The run's input as its schema left it. The host checked it when the run started and keeps it in the
+ * run record, so this only fails if that record was tampered with: then the run fails for good.
+ */
+function inputOf<T>(schema: z.ZodType<T>, input: unknown): T {
+  const parsed = schema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  throw new PermanentError(`the run's stored input no longer matches its schema: ${parsed.error.message}`);
 }
-const isString = (value: unknown): value is string => typeof value === "string" && value !== "";
-const isNumber = (value: unknown): value is number => typeof value === "number" && Number.isFinite(value);
 
 /** "greet": compose a greeting from `input.name`, then deliver it (retried on a flaky send). */
 function greetWorkflow({ input, store }: HostedRun<unknown>) {
@@ -43,7 +52,7 @@ function greetWorkflow({ input, store }: HostedRun<unknown>) {
       task({
         to: ["deliver"],
         run: async () => {
-          await store.put(greeting, `Hello, ${field(input, "name", isString)}!`);
+          await store.put(greeting, `Hello, ${inputOf(GreetInput, input).name}!`);
           return "deliver";
         },
       }),
@@ -65,19 +74,21 @@ function greetWorkflow({ input, store }: HostedRun<unknown>) {
 /** "order": reserve → charge → hold (a timer) → ship; a failed shipment undoes the charge and the reservation. */
 function orderWorkflow({ input, store }: HostedRun<unknown>) {
   type State = "reserve" | "charge" | "hold" | "ship" | "done";
-  const order = (input ?? {}) as Partial<Order>;
-  const note = (store: KeyValueStore, line: string) => store.append(ledger, line);
+  const order = () => inputOf(OrderInput, input);
+  // Read while building (a drawing has no input): the hold is part of the graph.
+  const holdMs = OrderInput.safeParse(input).data?.holdMs ?? 6_000;
+  const note = (line: string) => store.append(ledger, line);
   return new Workflow<State>({ store, name: "order" })
     .registerWithCompensation(
       "reserve",
       saga({
         to: ["charge"],
         run: async () => {
-          const item = field(order, "item", isString);
-          await note(store, `reserved ${item}`);
+          const { item } = order();
+          await note(`reserved ${item}`);
           return { next: "charge", output: { reservationId: `rsv-${item}` } };
         },
-        compensate: async ({ reservationId }) => note(store, `released ${reservationId}`),
+        compensate: async ({ reservationId }) => note(`released ${reservationId}`),
       }),
     )
     .registerWithCompensation(
@@ -85,21 +96,22 @@ function orderWorkflow({ input, store }: HostedRun<unknown>) {
       saga({
         to: ["hold"],
         run: async () => {
-          const cents = field(order, "cents", isNumber);
-          await note(store, `charged ${cents} cents`);
+          const { cents } = order();
+          await note(`charged ${cents} cents`);
           return { next: "hold", output: { chargeId: "ch-1", cents } };
         },
-        compensate: async ({ chargeId, cents }) => note(store, `refunded ${cents} cents on ${chargeId}`),
+        compensate: async ({ chargeId, cents }) => note(`refunded ${cents} cents on ${chargeId}`),
       }),
     )
-    .register("hold", timer({ to: ["ship"], wait: order.holdMs ?? 6_000, afterWait: () => "ship" }))
+    .register("hold", timer({ to: ["ship"], wait: holdMs, afterWait: () => "ship" }))
     .register(
       "ship",
       task({
         to: ["done"],
         run: async () => {
-          if (order.failShipping === true) throw new PermanentError("carrier rejected the address");
-          await note(store, `shipped ${order.item}`);
+          const { item, failShipping } = order();
+          if (failShipping === true) throw new PermanentError("carrier rejected the address");
+          await note(`shipped ${item}`);
           return "done";
         },
       }),
@@ -126,7 +138,7 @@ function reportWorkflow({ input, store }: HostedRun<unknown>) {
       task({
         to: ["done"],
         run: async () => {
-          const day = field(input, "day", isString);
+          const { day } = inputOf(ReportInput, input);
           await store.append(ledger, `report for ${day}: ${await store.get(key<number>("orders"))} orders`);
           return "done";
         },
@@ -137,7 +149,33 @@ function reportWorkflow({ input, store }: HostedRun<unknown>) {
 
 /** Every workflow the run host can start, by name. */
 export const workflows = {
-  greet: { initial: "compose", create: greetWorkflow },
-  order: { initial: "reserve", create: orderWorkflow },
-  "nightly-report": { initial: "gather", create: reportWorkflow },
+  greet: { initial: "compose", input: GreetInput, create: greetWorkflow },
+  order: { initial: "reserve", input: OrderInput, create: orderWorkflow },
+  "nightly-report": { initial: "gather", input: ReportInput, create: reportWorkflow },
 } satisfies Record<string, HostedWorkflow<unknown>>;
+
+/** A workflow built only to be drawn by `GET /workflows` (runs are built by the run host). */
+const drawn = (create: (run: HostedRun<unknown>) => RunnableWorkflow) =>
+  create({ runId: "drawing", input: null, store: new MemoryStore(), env: undefined });
+
+/** The same workflows for `createApi`: their graphs, initial states and input schemas. */
+export const apiWorkflows: ApiWorkflows = {
+  greet: apiWorkflow({
+    workflow: drawn(greetWorkflow),
+    initial: workflows.greet.initial,
+    input: GreetInput,
+    description: "compose a greeting for input.name, then deliver it",
+  }),
+  order: apiWorkflow({
+    workflow: drawn(orderWorkflow),
+    initial: workflows.order.initial,
+    input: OrderInput,
+    description: "reserve → charge → hold (an alarm from 5 s) → ship; a failed shipment is rolled back",
+  }),
+  "nightly-report": apiWorkflow({
+    workflow: drawn(reportWorkflow),
+    initial: workflows["nightly-report"].initial,
+    input: ReportInput,
+    description: "the report the 03:00 UTC Cron Trigger files for the day before",
+  }),
+};

@@ -16,6 +16,7 @@ declare module "cloudflare:test" {
     readonly RUN_HOST: Namespace;
     readonly CHECKPOINTS: Kv;
     readonly BREAKERS: Namespace;
+    readonly CANO_API_TOKEN: string;
   }
   export const env: TestEnv;
   /** The main worker (test/workers/worker.ts, which serves the example Worker). */

@@ -19,13 +19,13 @@ let minutes = 0;
 const freshTime = () => Date.UTC(2030, 0, 1, 3, minutes++);
 
 describe("cronTriggers", () => {
-  it("starts one run host per flow, with an id from the cron and the scheduled time", async () => {
+  it("starts one run host per flow, with an id from the cron, the scheduled time and the flow's name", async () => {
     const scheduledTime = freshTime();
     const event = { cron: nightly, scheduledTime };
     const [run] = triggers.runsFor(event);
     expect(run).toEqual({
       workflow: "nightly-report",
-      runId: `cron:${nightly}:${new Date(scheduledTime).toISOString()}:0:nightly-report`,
+      runId: `cron:0_3_.2a_.2a_.2a:${new Date(scheduledTime).toISOString()}:nightly-report`,
     });
     await triggers.scheduled(event, env);
     const client = RunHostClient.forRun(env.RUN_HOST, run?.runId ?? "");
@@ -51,6 +51,41 @@ describe("cronTriggers", () => {
     expect(starts).toHaveLength(1);
     const next = { cron: nightly, scheduledTime: event.scheduledTime + 86_400_000 };
     expect(triggers.runsFor(next)[0]?.runId).not.toBe(triggers.runsFor(event)[0]?.runId);
+  });
+
+  it("run ids follow flow names, not positions: reordering the table keeps them", () => {
+    const hosts = () => env.RUN_HOST;
+    const a = { workflow: "nightly-report", name: "report" };
+    const b = { workflow: "nightly-report", name: "audit" };
+    const event = { cron: nightly, scheduledTime: freshTime() };
+    const forward = cronTriggers({ [nightly]: [a, b] }, { hosts }).runsFor(event);
+    const backward = cronTriggers({ [nightly]: [b, a] }, { hosts }).runsFor(event);
+    expect(new Set(forward.map((run) => run.runId))).toEqual(new Set(backward.map((run) => run.runId)));
+    expect(forward.map((run) => run.runId.split(":").at(-1))).toEqual(["report", "audit"]);
+    // Every id is a URL path segment an API accepts, whatever the cron expression.
+    const odd = cronTriggers({ "*/15 9-17 * * MON-FRI": "nightly-report" }, { hosts });
+    const [run] = odd.runsFor({ cron: "*/15 9-17 * * MON-FRI", scheduledTime: freshTime() });
+    expect(run?.runId).toMatch(/^[A-Za-z0-9_.:-]{1,128}$/);
+    expect(run?.runId).toContain("cron:.2a.2f15_9-17_.2a_.2a_MON-FRI:");
+  });
+
+  it("refuses two flows of one cron under the same name, or a name no run id can hold", () => {
+    const hosts = () => env.RUN_HOST;
+    const refusal = (table: Record<string, CronFlows>) => {
+      try {
+        cronTriggers(table, { hosts });
+      } catch (thrown) {
+        return thrown;
+      }
+      return undefined;
+    };
+    const twice = refusal({ [nightly]: ["nightly-report", { workflow: "nightly-report" }] });
+    expect(isCanoError(twice) && twice.message).toContain('lists two flows named "nightly-report"');
+    const named = refusal({ [nightly]: [{ workflow: "nightly-report", name: "a b" }] });
+    expect(isCanoError(named) && named.code).toBe("configuration");
+    expect(
+      refusal({ [nightly]: ["nightly-report", { workflow: "nightly-report", name: "second" }] }),
+    ).toBeUndefined();
   });
 
   it("a cron that fires without flows in code is a clear configuration error", async () => {

@@ -1,5 +1,6 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import type { KvNamespaceLike } from "../../adapters/cloudflare/index.ts";
 import { KvCheckpointStore } from "../../adapters/cloudflare/index.ts";
 import type { CheckpointRow } from "../../core/index.ts";
 import { isCanoError } from "../../core/index.ts";
@@ -82,6 +83,28 @@ describe("KvCheckpointStore in Workers KV", () => {
       expect(isCanoError(error) && error.code).toBe("checkpoint_store");
     }
     expect((await env.CHECKPOINTS.list({ prefix })).keys).toEqual([]);
+  });
+
+  it("loads a run with bulk reads: one list and one KV operation per 100 rows", async () => {
+    const prefix = `bulk-${crypto.randomUUID()}:`;
+    const writer = new KvCheckpointStore(env.CHECKPOINTS, { prefix });
+    for (let sequence = 0; sequence < 250; sequence++) await writer.append("run", row(sequence));
+    const operations: string[] = [];
+    const counted: KvNamespaceLike = {
+      get: ((keys: string | string[], type: "text") => {
+        operations.push(Array.isArray(keys) ? `get ${keys.length}` : "get 1");
+        return env.CHECKPOINTS.get(keys as string[], type);
+      }) as KvNamespaceLike["get"],
+      put: (key, value) => env.CHECKPOINTS.put(key, value),
+      delete: (key) => env.CHECKPOINTS.delete(key),
+      list: (options) => {
+        operations.push("list");
+        return env.CHECKPOINTS.list(options);
+      },
+    };
+    const rows = await new KvCheckpointStore(counted, { prefix }).loadRun("run");
+    expect(rows.map((loaded) => loaded.sequence)).toEqual(Array.from({ length: 250 }, (_, i) => i));
+    expect(operations).toEqual(["list", "get 100", "get 100", "get 50"]);
   });
 
   it("refuses a prefix that does not end in a colon", async () => {

@@ -116,9 +116,13 @@ describe("run host: bad input", () => {
       ["/start", { method: "POST", body: '{"workflow":7}' }, 400, '"workflow" must name'],
       ["/status", {}, 404, "has no run"],
       ["/cancel", { method: "POST" }, 404, "has no run"],
+      ["/cancel", { method: "POST", body: '{"reason":7}' }, 400, "cancel reason must be a string"],
+      ["/resume", { method: "POST" }, 404, "has no run"],
+      ["/status?history=1", {}, 404, "has no run"],
       ["/events", {}, 404, "has no run"],
       ["/events?after=-1", {}, 400, "whole number"],
       ["/nowhere", {}, 400, "no route for GET /nowhere"],
+      ["/%E0%A4%A", {}, 400, "no route for GET /%E0%A4%A"],
     ];
     for (const [path, init, status, message] of cases) {
       const response = await stub.fetch(`https://host${path}`, init);

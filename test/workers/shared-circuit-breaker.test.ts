@@ -1,4 +1,4 @@
-import { env, evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
+import { env, evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { defineSharedCircuitBreaker, SharedCircuitBreaker } from "../../adapters/cloudflare/index.ts";
 import { isCanoError } from "../../core/index.ts";
@@ -62,6 +62,27 @@ describe("SharedCircuitBreaker (one Durable Object per breaker name)", () => {
     expect((await b.state()).status).toBe("half_open");
     await evictDurableObject(stub);
     expect((await b.state()).status).toBe("open");
+  });
+
+  it("a damaged saved state is checkpoint_corrupt, for every caller, and is kept as it is", async () => {
+    for (const body of [
+      "{torn",
+      JSON.stringify({ version: 1, options: {}, state: { status: "sideways" } }),
+    ]) {
+      const { a, stub } = twoWorkers();
+      await rejection(a.call(fail));
+      await evictDurableObject(stub);
+      await runInDurableObject(stub, (_breaker: unknown, state) =>
+        state.storage.sql.exec("UPDATE cano_breaker SET body = ?", body),
+      );
+      const error = await rejection(a.call(async () => "never runs"));
+      expect(isCanoError(error) && error.code).toBe("checkpoint_corrupt");
+      expect(isCanoError(error) && error.message).toContain("the saved breaker state is corrupt");
+      const kept = await runInDurableObject(stub, (_breaker: unknown, state) =>
+        state.storage.sql.exec<{ body: string }>("SELECT body FROM cano_breaker").toArray(),
+      );
+      expect(kept).toEqual([{ body }]);
+    }
   });
 
   it("refuses bad tuning when the class is made", () => {

@@ -1,9 +1,20 @@
 // Workflows the run host tests drive. Side effects are counted in the run's durable store, so the
-// counts survive an object reset; `shipGates` lets a test hold a task mid-run (tests and objects
-// share one isolate in the Workers pool).
+// counts survive an object reset; gates let a test hold a task mid-run or see it reach a point
+// (tests and objects share one isolate in the Workers pool).
 import type { HostedRun, HostedWorkflow } from "../../adapters/cloudflare/index.ts";
 import type { KeyValueStore } from "../../core/index.ts";
-import { fixed, key, PermanentError, pending, poll, saga, task, timer, Workflow } from "../../core/index.ts";
+import {
+  all,
+  fixed,
+  key,
+  PermanentError,
+  pending,
+  poll,
+  saga,
+  task,
+  timer,
+  Workflow,
+} from "../../core/index.ts";
 import type { StandardSchemaV1 } from "../../core/standard-schema.ts";
 
 /** One hour: far above the test host's 1 s alarm threshold. */
@@ -19,27 +30,60 @@ export async function count(store: KeyValueStore, name: string): Promise<number>
   return next;
 }
 
-/** A task that parks on its first call in a run until the test releases it (or the object dies). */
-export interface ShipGate {
-  /** Resolves when the task is held. */
+/** A point in a task that a test waits for, and optionally holds the task at. */
+export interface Gate {
+  /** Resolves when a task reaches the gate. */
   readonly reached: Promise<void>;
-  /** True once the task has been held once; later calls pass straight through. */
-  held: boolean;
+  /** Lets a task held by a `"release"` gate go on. */
+  readonly release: () => void;
+}
+
+/**
+ * How a gate treats the task that reaches it: `"mark"` only reports it; `"release"` holds it until the
+ * test calls `release()`; `"forever"` holds it until its object is reset or evicted.
+ */
+export type GateMode = "mark" | "release" | "forever";
+
+interface GateState extends Gate {
+  readonly mode: GateMode;
+  /** Made by the test, resolved by `release()` (a promise made in an object and resolved from a test fails in workerd). */
+  readonly opened: Promise<void>;
+  passed: boolean;
   arrive: () => void;
 }
 
-/** Gates by run id, set by a test before it starts the run. */
-export const shipGates = new Map<string, ShipGate>();
+/** Gates by name (tests and objects share one isolate in the Workers pool). */
+const gates = new Map<string, GateState>();
 
-/** A gate for `runId` whose `reached` resolves once the "ship" task is held. */
-export function holdShipping(runId: string): ShipGate {
+/** A gate called `name`: the first task to pass it resolves `reached`, then goes on as `mode` says. */
+export function gate(name: string, mode: GateMode = "release"): Gate {
   let arrive = () => {};
+  let release = () => {};
   const reached = new Promise<void>((resolve) => {
     arrive = resolve;
   });
-  const gate: ShipGate = { reached, held: false, arrive };
-  shipGates.set(runId, gate);
-  return gate;
+  const opened = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const state: GateState = { reached, release, mode, opened, passed: false, arrive };
+  gates.set(name, state);
+  return state;
+}
+
+/** Passes the gate `name` if a test set one: the first pass reports it, and waits there as its mode says. */
+async function pass(name: string): Promise<void> {
+  const state = gates.get(name);
+  if (state === undefined || state.passed) return;
+  state.passed = true;
+  state.arrive();
+  if (state.mode === "release") await state.opened;
+  // Made here, in the object, so an eviction is not kept waiting on a promise of the test.
+  else if (state.mode === "forever") await new Promise<never>(() => {});
+}
+
+/** A gate for `runId` whose `reached` resolves once the "ship" task is held (until its object is reset). */
+export function holdShipping(runId: string): Gate {
+  return gate(`${runId}:ship`, "forever");
 }
 
 /** reserve (saga) → charge (saga) → ship (held once when gated) → done. */
@@ -68,12 +112,7 @@ function sagaCrash({ runId, store }: HostedRun<unknown>) {
         to: ["done"],
         run: async () => {
           await count(store, "ship");
-          const gate = shipGates.get(runId);
-          if (gate !== undefined && !gate.held) {
-            gate.held = true;
-            gate.arrive();
-            await new Promise<never>(() => {}); // held until the object is reset
-          }
+          await pass(`${runId}:ship`); // held until the object is reset, when a test set the gate
           return "done";
         },
       }),
@@ -179,9 +218,75 @@ export const testWorkflows = {
   },
   "short-wait": {
     initial: "wait",
-    create: ({ store }) =>
+    create: ({ runId, store }) =>
       new Workflow<"wait" | "done">({ store })
-        .register("wait", timer({ to: ["done"], wait: 20, afterWait: () => "done" }))
+        .register(
+          "wait",
+          task({
+            to: ["done"],
+            run: async ({ clock, signal }) => {
+              // A 20 ms sleep (below the 1 s threshold), held at the gate until the test has looked.
+              const sleeping = clock.sleep(20, signal);
+              await pass(`${runId}:short`);
+              await sleeping;
+              return "done";
+            },
+          }),
+        )
+        .exit("done"),
+  },
+  "split-parked-busy": {
+    initial: "fan",
+    create: ({ runId, store }) =>
+      new Workflow<"fan" | "done">({ store })
+        .registerSplit(
+          "fan",
+          [
+            task({
+              run: async ({ clock, signal }) => {
+                const sleeping = clock.sleep(longMs, signal);
+                await pass(`${runId}:parked`); // reports that the hour-long sleep waits on the alarm
+                await sleeping;
+                return "slept";
+              },
+            }),
+            task({
+              run: async () => {
+                await pass(`${runId}:busy`); // busy until the test releases it
+                return "worked";
+              },
+            }),
+          ],
+          { strategy: all(), joinState: "done" },
+        )
+        .exit("done"),
+  },
+  "fails-until-fixed": {
+    initial: "prepare",
+    create: ({ store }) =>
+      new Workflow<"prepare" | "check" | "done">({ store })
+        .register(
+          "prepare",
+          task({
+            to: ["check"],
+            run: async () => {
+              await count(store, "prepare");
+              return "check";
+            },
+          }),
+        )
+        .register(
+          "check",
+          task({
+            to: ["done"],
+            run: async () => {
+              await count(store, "check");
+              if ((await store.get(key<boolean>("fixed"))) !== true)
+                throw new PermanentError("not fixed yet");
+              return "done";
+            },
+          }),
+        )
         .exit("done"),
   },
   "reserve-then-wait": {

@@ -1,5 +1,5 @@
 // Runs test/workers/*.test.ts inside workerd (Cloudflare's runtime) with the Workers Vitest pool.
-// "cano" and "cano/cloudflare" resolve to the TypeScript sources, as in the root wrangler.toml.
+// "cano", "cano/cloudflare" and "cano/http" resolve to the TypeScript sources, as in the root wrangler.toml.
 import { fileURLToPath } from "node:url";
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
@@ -11,6 +11,7 @@ export default defineConfig({
   resolve: {
     alias: [
       { find: /^cano\/cloudflare$/, replacement: source("../../adapters/cloudflare/index.ts") },
+      { find: /^cano\/http$/, replacement: source("../../adapters/http/index.ts") },
       { find: /^cano$/, replacement: source("../../core/index.ts") },
     ],
   },

@@ -6,8 +6,16 @@ import { testWorkflows } from "./test-workflows.ts";
 
 export { default, RunHost } from "../../examples/worker/index.ts";
 
-/** A run host over the test workflows; waits of 1 s or more go to the alarm. */
-export const TestRunHost = defineRunHost({ workflows: testWorkflows, alarmThresholdMs: 1_000 });
+/**
+ * A run host over the test workflows: waits of 1 s or more go to the alarm; inputs up to 4 MiB pass
+ * its own check (so SQLite's 2 MB limit can be hit); streams send a keep-alive every 50 ms.
+ */
+export const TestRunHost = defineRunHost({
+  workflows: testWorkflows,
+  alarmThresholdMs: 1_000,
+  maxInputBytes: 4 * 1_048_576,
+  heartbeatMs: 50,
+});
 
 /** Shared breakers: 2 failures open them; `resetTimeoutMs: 0` lets the next call probe at once. */
 export const TestBreakers = defineSharedCircuitBreaker({

@@ -1,6 +1,6 @@
 // The root wrangler.toml, checked from Node with the real wrangler CLI: the crons the example
 // Worker uses are declared, `wrangler deploy --dry-run` bundles it, and `wrangler dev` serves it
-// locally with no account.
+// locally with no account (with a dev token passed as `--var`, as the README says).
 import type { ChildProcess } from "node:child_process";
 import { execFile, spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
@@ -87,36 +87,49 @@ async function stop(child: ChildProcess): Promise<void> {
 }
 
 describe("npx wrangler dev", () => {
-  it("serves the example Worker on 127.0.0.1 with no account", { timeout: 90_000 }, async () => {
+  it("serves the example Worker on 127.0.0.1 with no account, behind its token", {
+    timeout: 90_000,
+  }, async () => {
     const port = await freePort();
+    const token = `dev-${crypto.randomUUID()}`;
     const args = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--test-scheduled"];
-    const child = spawn(wrangler, [...args, "--persist-to", join(scratch, "state")], {
-      cwd: root,
-      env: wranglerEnv,
-      detached: true, // its own process group, so workerd goes down with it
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawn(
+      wrangler,
+      [...args, "--var", `CANO_API_TOKEN:${token}`, "--persist-to", join(scratch, "state")],
+      {
+        cwd: root,
+        env: wranglerEnv,
+        detached: true, // its own process group, so workerd goes down with it
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
     try {
       await ready(child);
       const base = `http://127.0.0.1:${port}`;
       const signal = AbortSignal.timeout(30_000);
+      const auth = { authorization: `Bearer ${token}` };
       const home = await fetch(`${base}/`, { signal });
       expect(await home.json()).toMatchObject({ workflows: ["greet", "order", "nightly-report"] });
 
-      const started = await fetch(`${base}/runs`, {
-        method: "POST",
-        body: JSON.stringify({ workflow: "greet", input: { name: "Ada" } }),
-        signal,
-      });
-      expect(started.status).toBe(202);
-      const { id } = (await started.json()) as { id: string };
+      const start = (headers: Record<string, string>) =>
+        fetch(`${base}/workflows/greet/runs`, {
+          method: "POST",
+          body: JSON.stringify({ input: { name: "Ada" } }),
+          headers: { "content-type": "application/json", ...headers },
+          signal,
+        });
+      expect((await start({})).status).toBe(401);
+      const started = await start(auth);
+      expect(started.status).toBe(201);
+      const { run } = (await started.json()) as { run: { id: string } };
       let end: unknown;
-      for await (const item of readRunStream(await fetch(`${base}/runs/${id}/events`, { signal }))) {
+      const events = await fetch(`${base}/runs/${run.id}/events`, { headers: auth, signal });
+      for await (const item of readRunStream(events)) {
         if (item.kind === "end") end = item.run;
       }
-      expect(end).toMatchObject({ status: "completed", state: "done" });
+      expect(end).toMatchObject({ run: { status: "completed", state: "done" } });
 
-      const unknown = await fetch(`${base}/runs`, { method: "POST", body: '{"workflow":"nope"}', signal });
+      const unknown = await fetch(`${base}/workflows/nope/runs`, { method: "POST", headers: auth, signal });
       expect(unknown.status).toBe(404);
       expect(await unknown.json()).toMatchObject({ error: { code: "unknown_workflow" } });
 
