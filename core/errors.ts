@@ -169,6 +169,12 @@ export function toCanoError(value: unknown, where: string): CanoError {
   return engineError("task_execution", `${where} ${kind}: ${describeThrown(value)}`, { cause: value });
 }
 
+/** @internal The fields that say where an error happened, to make a new error about the same failure. */
+export function contextOf(error: CanoError): CanoErrorOptions {
+  const { state, attempt, path, sequence, details } = error;
+  return { state, attempt, path, sequence, details };
+}
+
 /** Where in a run an error happened. */
 export interface RunContext {
   readonly state: string;

@@ -8,6 +8,7 @@ import type { StateEntry, WorkflowDefinition } from "./definition.ts";
 import { taskIdOf } from "./definition.ts";
 import {
   CanoError,
+  contextOf,
   describeThrown,
   engineError,
   isCanoError,
@@ -15,23 +16,13 @@ import {
   withRunContext,
 } from "./errors.ts";
 import { assertJson } from "./json.ts";
+import { checkNextState, learnEdge } from "./next-state.ts";
 import type { ResumePoint } from "./resume.ts";
+import { watchRun } from "./run-watch.ts";
 import type { SagaOutcome } from "./saga.ts";
 import type { SplitConfig, SplitResult } from "./split.ts";
 import { runSplit } from "./split.ts";
-import { didYouMean } from "./suggest.ts";
 import type { TaskContext } from "./task.ts";
-
-/** The context fields of an error, to make a new one about the same failure. */
-function fieldsOf(error: CanoError) {
-  return {
-    state: error.state,
-    attempt: error.attempt,
-    path: error.path,
-    sequence: error.sequence,
-    details: error.details,
-  };
-}
 
 /** The longest a compensation drain may take by default when a total timeout is set (reference §3.6). */
 const maxDefaultDrainMs = 30_000;
@@ -89,7 +80,9 @@ export class Run<TResources> {
   }
 
   async loop(initial: string): Promise<string> {
-    const stopWatching = this.#watch();
+    const stopWatching = this.#abortable
+      ? watchRun(this.#controller, this.#cancel, this.#definition.totalTimeoutMs, this.#scope)
+      : () => {};
     try {
       // A run that stopped while rolling back only finishes its rollback.
       if (this.#rollingBack !== undefined) throw this.#rollingBack;
@@ -127,41 +120,6 @@ export class Run<TResources> {
       this.#closed = true;
       stopWatching();
     }
-  }
-
-  /** Links the caller's signal and the total timeout to the run's controller; returns the cleanup. */
-  #watch(): () => void {
-    const controller = this.#controller;
-    if (!this.#abortable) return () => {};
-    const { clock, workflowId } = this.#scope;
-    const cancel = this.#cancel;
-    const onCancel = () =>
-      controller.abort(
-        engineError("cancelled", "Workflow: the run was cancelled", { workflowId, cause: cancel?.reason }),
-      );
-    cancel?.addEventListener("abort", onCancel, { once: true });
-    const limitMs = this.#definition.totalTimeoutMs;
-    const startedAt = clock.now();
-    const cancelTimer =
-      limitMs === undefined
-        ? undefined
-        : clock.schedule(limitMs, () => {
-            const elapsedMs = clock.now() - startedAt;
-            controller.abort(
-              engineError(
-                "workflow_timeout",
-                `Workflow: total timeout of ${limitMs} ms exceeded after ${elapsedMs} ms`,
-                {
-                  workflowId,
-                  details: { elapsedMs, limitMs },
-                },
-              ),
-            );
-          });
-    return () => {
-      cancel?.removeEventListener("abort", onCancel);
-      cancelTimer?.();
-    };
   }
 
   /** Appends one checkpoint row when a store is attached; a failed append fails the run. */
@@ -335,7 +293,7 @@ export class Run<TResources> {
     attempts: number,
   ) {
     const { clock, workflowId } = this.#scope;
-    const problem = this.#checkNext(state, declared, next);
+    const problem = checkNextState(this.#definition, state, declared, next);
     if (problem !== undefined) {
       this.#scope.emit?.({
         type: "task_failure",
@@ -357,7 +315,7 @@ export class Run<TResources> {
       attempts,
       next: nextState,
     });
-    if (declared === undefined) this.#learn(state, nextState);
+    if (declared === undefined) learnEdge(this.#definition, state, nextState);
     return nextState;
   }
 
@@ -477,7 +435,7 @@ export class Run<TResources> {
         return new CanoError(
           error.code,
           `${error.message}; no step was compensated, because the rollback could not be checkpointed (${unrecorded.message}). The log is kept: resume the run to roll back or continue`,
-          { ...fieldsOf(error), cause: unrecorded, workflowId },
+          { ...contextOf(error), cause: unrecorded, workflowId },
         );
       }
     }
@@ -502,38 +460,6 @@ export class Run<TResources> {
     // Keep the log when a step's inline compensation already failed.
     if (error.code !== "compensation_failed") await this.#clearLog();
     return error;
-  }
-
-  /** A `workflow` error when a task returned something other than a known (and declared) state. */
-  #checkNext(state: string, declared: readonly string[] | undefined, next: unknown): CanoError | undefined {
-    const { states, exits } = this.#definition;
-    if (typeof next !== "string") {
-      return engineError(
-        "workflow",
-        `Workflow: state "${state}" returned ${next === undefined ? "undefined" : describeThrown(next)}, expected the name of the next state (a string)`,
-      );
-    }
-    if (!states.has(next) && !exits.has(next)) {
-      const known = [...states.keys(), ...exits];
-      return engineError(
-        "workflow",
-        `Workflow: state "${state}" returned "${next}", which is neither registered nor an exit state.${didYouMean(next, known)}`,
-      );
-    }
-    if (declared !== undefined && !declared.includes(next)) {
-      return engineError(
-        "workflow",
-        `Workflow: state "${state}" returned "${next}", which is not among its declared targets (${declared.map((s) => `"${s}"`).join(", ")})`,
-      );
-    }
-    return undefined;
-  }
-
-  #learn(from: string, to: string): void {
-    const learned = this.#definition.learnedEdges;
-    const targets = learned.get(from);
-    if (targets === undefined) learned.set(from, new Set([to]));
-    else targets.add(to);
   }
 
   #cancelledAtBoundary(state: string): CanoError {
