@@ -5,6 +5,7 @@ import type {
   StandardSchemaV1Issue,
   StandardSchemaV1Result,
 } from "./standard-schema.ts";
+import { copyForStore, describeReceived, notAnArrayError, SerialQueue } from "./store-helpers.ts";
 
 /**
  * A typed store key: a name plus, optionally, a Standard Schema checked on every `put`. Make one
@@ -125,12 +126,12 @@ export async function checkValue<T>(key: KeyLike<T>, value: unknown): Promise<T>
  */
 export class MemoryStore implements KeyValueStore {
   readonly #values = new Map<string, unknown>();
-  /** The last queued operation; every operation waits for the one before it. */
-  #tail: Promise<unknown> = Promise.resolve();
+  /** Every operation waits for the one called before it. */
+  readonly #queue = new SerialQueue();
 
   /** The value under `key` (a copy), or `undefined` when there is none. */
   get<T>(key: KeyLike<T>): Promise<T | undefined> {
-    return this.#serial(
+    return this.#queue.run(
       () => keyName(key),
       // Stored values were cloneable when they went in, so this copy cannot fail.
       (name) => (this.#values.has(name) ? (structuredClone(this.#values.get(name)) as T) : undefined),
@@ -139,22 +140,22 @@ export class MemoryStore implements KeyValueStore {
 
   /** Stores a copy of `value` (the schema's output, if the key has a schema); on error the old value stays. */
   put<T>(key: KeyLike<T>, value: T): Promise<void> {
-    return this.#serial(
+    return this.#queue.run(
       // Copy at call time: mutating `value` after calling put, even before it settles, changes nothing.
       () => {
         const name = keyName(key);
-        return { name, snapshot: copyValue(name, value) };
+        return { name, snapshot: copyForStore(name, value) };
       },
       async ({ name, snapshot }) => {
         const checked = await checkValue(key, snapshot);
-        this.#values.set(name, checked === snapshot ? snapshot : copyValue(name, checked));
+        this.#values.set(name, checked === snapshot ? snapshot : copyForStore(name, checked));
       },
     );
   }
 
   /** Removes `key`; a missing key is a no-op. */
   delete(key: KeyLike<unknown>): Promise<void> {
-    return this.#serial(
+    return this.#queue.run(
       () => keyName(key),
       (name) => void this.#values.delete(name),
     );
@@ -165,22 +166,15 @@ export class MemoryStore implements KeyValueStore {
    * the whole resulting array is validated before it is stored; on error the old array stays.
    */
   append<T>(key: KeyLike<T[]>, item: T): Promise<void> {
-    return this.#serial(
+    return this.#queue.run(
       () => {
         const name = keyName(key);
-        return { name, copy: copyValue(name, item) };
+        return { name, copy: copyForStore(name, item) };
       },
       async ({ name, copy }) => {
         const exists = this.#values.has(name);
         const current = this.#values.get(name);
-        if (exists && !Array.isArray(current)) {
-          throw new CanoError(
-            "store",
-            `Store: cannot append to key "${name}": expected an array, received ${describeReceived(current)}. ` +
-              `Use put() to replace it, or append to a different key.`,
-            { details: { key: name } },
-          );
-        }
+        if (exists && !Array.isArray(current)) throw notAnArrayError(name, current);
         const schema = typeof key === "string" ? undefined : key.schema;
         if (schema === undefined) {
           // The stored array is never handed out (get copies), so growing it in place is safe.
@@ -191,14 +185,14 @@ export class MemoryStore implements KeyValueStore {
         // Validate a separate array so a rejected append leaves the stored one exactly as it was.
         const candidate: unknown[] = exists ? [...structuredClone(current as unknown[]), copy] : [copy];
         const checked = await checkValue(key, candidate);
-        this.#values.set(name, checked === candidate ? candidate : copyValue(name, checked));
+        this.#values.set(name, checked === candidate ? candidate : copyForStore(name, checked));
       },
     );
   }
 
   /** Every key name, in first-insertion order. */
   keys(): Promise<string[]> {
-    return this.#serial(
+    return this.#queue.run(
       () => undefined,
       () => [...this.#values.keys()],
     );
@@ -206,29 +200,10 @@ export class MemoryStore implements KeyValueStore {
 
   /** Removes every key. */
   clear(): Promise<void> {
-    return this.#serial(
+    return this.#queue.run(
       () => undefined,
       () => this.#values.clear(),
     );
-  }
-
-  /**
-   * Runs `prepare` now (argument checks and copies belong to the moment of the call), then
-   * `operation` after every operation called before it, whether that one succeeded or not.
-   */
-  #serial<TPrepared, T>(
-    prepare: () => TPrepared,
-    operation: (prepared: TPrepared) => T | Promise<T>,
-  ): Promise<T> {
-    let prepared: TPrepared;
-    try {
-      prepared = prepare();
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    const result = this.#tail.then(() => operation(prepared));
-    this.#tail = result.catch(() => undefined);
-    return result;
   }
 }
 
@@ -241,21 +216,6 @@ function isStandardSchema(value: unknown): value is StandardSchemaV1 {
     props !== null &&
     typeof (props as { validate?: unknown }).validate === "function"
   );
-}
-
-/** A structured clone of `value`, or a `store` error naming the key. */
-function copyValue<T>(name: string, value: T): T {
-  try {
-    return structuredClone(value);
-  } catch (error) {
-    throw new CanoError(
-      "store",
-      `Store: value for key "${name}" cannot be stored: values must be structured-cloneable (plain objects, ` +
-        `arrays, Map, Set, Date, typed arrays; no functions or symbols), received ${describeReceived(value)} ` +
-        `(${describeThrown(error)}).`,
-      { cause: error, details: { key: name } },
-    );
-  }
 }
 
 /** A schema issue as JSON-friendly data (`details.issues` of a `store` error). */
@@ -273,17 +233,4 @@ function plainIssue(issue: StandardSchemaV1Issue): StoreIssue {
     return typeof step === "symbol" ? String(step) : step;
   });
   return { message: issue.message, path };
-}
-
-/** A short description of a received value for messages: its type, plus the value when it is small. */
-function describeReceived(value: unknown): string {
-  if (value === null || value === undefined) return String(value);
-  if (Array.isArray(value)) return "an array";
-  if (typeof value === "function") return `a function${value.name === "" ? "" : ` (${value.name})`}`;
-  if (typeof value === "object") {
-    const ctor = (value as { constructor?: { name?: unknown } }).constructor?.name;
-    return typeof ctor === "string" && ctor !== "Object" ? `a ${ctor} object` : "an object";
-  }
-  if (typeof value === "symbol") return `a symbol (${String(value)})`;
-  return `${typeof value} ${describeThrown(value)}`;
 }

@@ -1,9 +1,18 @@
 import { CanoError, describeThrown } from "../../core/errors.ts";
 import type { KeyLike, KeyValueStore } from "../../core/store.ts";
 import { checkValue, keyName } from "../../core/store.ts";
+import type { StoreErrorStyle } from "../../core/store-helpers.ts";
+import { copyForStore, notAnArrayError, SerialQueue } from "../../core/store-helpers.ts";
 import type { DurableObjectKvStorageLike } from "./platform.ts";
 
 const component = "DurableObjectKeyValueStore";
+
+/** How this store words its `store` errors: under its own name, the value described as thrown values are. */
+const errorStyle: StoreErrorStyle = {
+  component,
+  uncloneable: (value) => `, received ${describeThrown(value)}`,
+  notAnArray: describeThrown,
+};
 
 /** Options of {@link DurableObjectKeyValueStore}. */
 export interface DurableObjectKeyValueStoreOptions {
@@ -31,7 +40,8 @@ const listPage = 512;
 export class DurableObjectKeyValueStore implements KeyValueStore {
   readonly #storage: DurableObjectKvStorageLike;
   readonly #prefix: string;
-  #tail: Promise<unknown> = Promise.resolve();
+  /** Every operation waits for the one called before it. */
+  readonly #queue = new SerialQueue();
 
   constructor(storage: DurableObjectKvStorageLike, options: DurableObjectKeyValueStoreOptions = {}) {
     const prefix = options.prefix ?? "cano:store:";
@@ -47,7 +57,7 @@ export class DurableObjectKeyValueStore implements KeyValueStore {
 
   /** The value under `key` (a fresh copy), or `undefined`. */
   get<T>(key: KeyLike<T>): Promise<T | undefined> {
-    return this.#serial(
+    return this.#queue.run(
       () => keyName(key),
       async (name) =>
         (await this.#io(`reading key "${name}"`, () => this.#storage.get(this.#key(name)))) as T,
@@ -56,10 +66,10 @@ export class DurableObjectKeyValueStore implements KeyValueStore {
 
   /** Stores a copy of `value` (the schema's output, if the key has one); on error the old value stays. */
   put<T>(key: KeyLike<T>, value: T): Promise<void> {
-    return this.#serial(
+    return this.#queue.run(
       () => {
         const name = keyName(key);
-        return { name, snapshot: copyValue(name, value) };
+        return { name, snapshot: copyForStore(name, value, errorStyle) };
       },
       async ({ name, snapshot }) => {
         const checked = await checkValue(key, snapshot);
@@ -70,7 +80,7 @@ export class DurableObjectKeyValueStore implements KeyValueStore {
 
   /** Removes `key`; a missing key is a no-op. */
   delete(key: KeyLike<unknown>): Promise<void> {
-    return this.#serial(
+    return this.#queue.run(
       () => keyName(key),
       async (name) => {
         await this.#io(`deleting key "${name}"`, () => this.#storage.delete([this.#key(name)]));
@@ -80,21 +90,15 @@ export class DurableObjectKeyValueStore implements KeyValueStore {
 
   /** Adds a copy of `item` to the array under `key`, or stores `[item]`; a `store` error if it is not an array. */
   append<T>(key: KeyLike<T[]>, item: T): Promise<void> {
-    return this.#serial(
+    return this.#queue.run(
       () => {
         const name = keyName(key);
-        return { name, copy: copyValue(name, item) };
+        return { name, copy: copyForStore(name, item, errorStyle) };
       },
       async ({ name, copy }) => {
         const current = await this.#io(`reading key "${name}"`, () => this.#storage.get(this.#key(name)));
-        if (current !== undefined && !Array.isArray(current)) {
-          throw new CanoError(
-            "store",
-            `${component}: cannot append to key "${name}": expected an array, received ${describeThrown(current)}. ` +
-              "Use put() to replace it, or append to a different key.",
-            { details: { key: name } },
-          );
-        }
+        if (current !== undefined && !Array.isArray(current))
+          throw notAnArrayError(name, current, errorStyle);
         const candidate: unknown[] = current === undefined ? [copy] : [...(current as unknown[]), copy];
         const checked = await checkValue(key, candidate);
         await this.#io(`writing key "${name}"`, () => this.#storage.put(this.#key(name), checked));
@@ -104,7 +108,7 @@ export class DurableObjectKeyValueStore implements KeyValueStore {
 
   /** Every key name of this store, in ascending order. */
   keys(): Promise<string[]> {
-    return this.#serial(
+    return this.#queue.run(
       () => undefined,
       async () => (await this.#storedKeys()).map((stored) => stored.slice(this.#prefix.length)),
     );
@@ -112,7 +116,7 @@ export class DurableObjectKeyValueStore implements KeyValueStore {
 
   /** Removes every key of this store (and nothing else in the object). */
   clear(): Promise<void> {
-    return this.#serial(
+    return this.#queue.run(
       () => undefined,
       async () => {
         const stored = await this.#storedKeys();
@@ -153,35 +157,5 @@ export class DurableObjectKeyValueStore implements KeyValueStore {
         cause: error,
       });
     }
-  }
-
-  /** Runs `prepare` now (checks and copies belong to the call), then `operation` after every earlier one. */
-  #serial<TPrepared, T>(
-    prepare: () => TPrepared,
-    operation: (prepared: TPrepared) => Promise<T>,
-  ): Promise<T> {
-    let prepared: TPrepared;
-    try {
-      prepared = prepare();
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    const result = this.#tail.then(() => operation(prepared));
-    this.#tail = result.catch(() => undefined);
-    return result;
-  }
-}
-
-/** A structured clone of `value`, or a `store` error naming the key. */
-function copyValue<T>(name: string, value: T): T {
-  try {
-    return structuredClone(value);
-  } catch (error) {
-    throw new CanoError(
-      "store",
-      `${component}: value for key "${name}" cannot be stored: values must be structured-cloneable (plain ` +
-        `objects, arrays, Map, Set, Date, typed arrays; no functions or symbols), received ${describeThrown(value)}.`,
-      { cause: error, details: { key: name } },
-    );
   }
 }

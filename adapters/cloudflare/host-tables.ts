@@ -1,4 +1,17 @@
-import type { SqlStorageLike } from "./platform.ts";
+import type { AlarmClockHooks } from "./alarm-clock.ts";
+import { AlarmClock } from "./alarm-clock.ts";
+import { DurableObjectCheckpointStore } from "./do-checkpoint-store.ts";
+import { EventLog } from "./event-log.ts";
+import type { DurableObjectStorageLike, SqlStorageLike } from "./platform.ts";
+import { RunRecordTable } from "./run-record.ts";
+
+/** @internal The tables of an object that has started a run. */
+export interface HostTables {
+  readonly records: RunRecordTable;
+  readonly events: EventLog;
+  readonly clock: AlarmClock;
+  readonly checkpoints: DurableObjectCheckpointStore;
+}
 
 /** The run host's own tables; the checkpoint table belongs to `DurableObjectCheckpointStore`. */
 const schema = [
@@ -21,4 +34,14 @@ export function hostTablesExist(sql: SqlStorageLike): boolean {
     )
     .toArray();
   return found.length > 0;
+}
+
+/** @internal The run host's tables in `storage` (made by {@link createHostTables}); its clock calls `clock`'s hooks. */
+export function openHostTables(storage: DurableObjectStorageLike, clock: AlarmClockHooks): HostTables {
+  return {
+    records: new RunRecordTable(storage.sql),
+    events: new EventLog(storage.sql),
+    checkpoints: new DurableObjectCheckpointStore(storage),
+    clock: new AlarmClock(storage.sql, clock),
+  };
 }

@@ -1,20 +1,15 @@
-import type { CanoErrorJson } from "../../core/errors.ts";
-import { CanoError, describeThrown, isCanoError } from "../../core/errors.ts";
-import type { WorkflowEvent } from "../../core/events.ts";
+import { describeThrown, isCanoError } from "../../core/errors.ts";
 import { didYouMean } from "../../core/suggest.ts";
-import { AlarmClock } from "./alarm-clock.ts";
-import { DurableObjectCheckpointStore } from "./do-checkpoint-store.ts";
 import { DurableObjectKeyValueStore } from "./do-key-value-store.ts";
-import { EventLog } from "./event-log.ts";
-import { createHostTables, hostTablesExist } from "./host-tables.ts";
+import type { HostTables } from "./host-tables.ts";
+import { createHostTables, hostTablesExist, openHostTables } from "./host-tables.ts";
 import type { DurableObjectStateLike } from "./platform.ts";
-import { clearedRunOutcome } from "./run-host-cleared.ts";
+import { RunAlarms } from "./run-host-alarms.ts";
+import { RunDriver, withoutError } from "./run-host-driver.ts";
 import { asRunHostError, noRunError, RunHostRequestError } from "./run-host-error.ts";
 import { serveRunHost } from "./run-host-http.ts";
 import { checkedInput, checkedRunId, checkOptions } from "./run-host-input.ts";
 import type {
-  HostedWorkflow,
-  RunEnding,
   RunHostClass,
   RunHostEventsRequest,
   RunHostObject,
@@ -22,29 +17,8 @@ import type {
   RunHostStartOptions,
 } from "./run-host-types.ts";
 import type { DurableRunDetails, DurableRunInfo } from "./run-record.ts";
-import { isFinished, RunRecordTable } from "./run-record.ts";
+import { isFinished } from "./run-record.ts";
 import { eventStreamResponse } from "./sse.ts";
-
-/** One execution of the run in this instance; a later one (or a recorded failure) supersedes it. */
-interface ActiveRun {
-  readonly controller: AbortController;
-  done: Promise<void>;
-  /** Why it was cancelled, when a cancel gave a reason (recorded as `error.details.reason`). */
-  reason: string | undefined;
-}
-
-/** The tables of an object that has started a run. */
-interface HostTables {
-  readonly records: RunRecordTable;
-  readonly events: EventLog;
-  readonly clock: AlarmClock;
-  readonly checkpoints: DurableObjectCheckpointStore;
-}
-
-/** The longest wait between two looks for an unregistered workflow (unless `watchdogMs` is longer). */
-const maxWorkflowWaitMs = 3_600_000;
-
-const defaultCancelReason = "cancelled through the run host";
 
 /**
  * Makes the run host Durable Object class: one object drives one run of one of `workflows`. The run's
@@ -65,20 +39,20 @@ export function defineRunHost<TEnv = unknown>(options: RunHostOptions<TEnv>): Ru
   const known = [...settings.workflows.keys()];
   return class CanoRunHost implements RunHostObject {
     readonly #ctx: DurableObjectStateLike;
-    readonly #env: TEnv;
-    readonly #store: DurableObjectKeyValueStore;
     /** Set once the object is known to have (or has just made) its tables. */
     #tables: HostTables | undefined;
-    #run: ActiveRun | undefined;
-    #state: string | undefined;
-    /** Tasks and compensations of this instance in flight: from their start event to their end event. */
-    readonly #busy = new Set<string>();
-    #idleWaiters: (() => void)[] = [];
+    readonly #alarms: RunAlarms;
+    readonly #driver: RunDriver<TEnv>;
 
     constructor(ctx: DurableObjectStateLike, env: TEnv) {
       this.#ctx = ctx;
-      this.#env = env;
-      this.#store = new DurableObjectKeyValueStore(ctx.storage);
+      this.#alarms = new RunAlarms(ctx.storage, settings.watchdogMs, known, {
+        tables: () => this.#tables,
+        driving: () => this.#driver.driving,
+        allParked: () => this.#driver.allParked(),
+      });
+      const store = new DurableObjectKeyValueStore(ctx.storage);
+      this.#driver = new RunDriver(store, env, this.#alarms, () => this.#tables);
     }
 
     fetch(request: Request): Promise<Response> {
@@ -127,8 +101,8 @@ export function defineRunHost<TEnv = unknown>(options: RunHostOptions<TEnv>): Ru
         throw asRunHostError(error);
       }
       this.#tables = tables;
-      this.#drive(tables, record, hosted, "start");
-      await this.#rearm();
+      this.#driver.drive(tables, record, hosted, "start");
+      await this.#alarms.rearm();
       return this.status() ?? record;
     }
 
@@ -155,14 +129,12 @@ export function defineRunHost<TEnv = unknown>(options: RunHostOptions<TEnv>): Ru
       }
       const cancelling: DurableRunInfo = { ...record, status: "cancelling", updatedAt: Date.now() };
       tables.records.write(cancelling);
-      const active = this.#run;
       const hosted = settings.workflows.get(record.workflow);
-      if (active !== undefined) {
-        active.reason = reason;
-        active.controller.abort(new Error(reason ?? defaultCancelReason));
+      // Nothing running here: drive the rollback. Without its workflow the rollback waits for a deploy
+      // that registers it (the alarm keeps looking).
+      if (!this.#driver.cancel(reason) && hosted !== undefined) {
+        this.#driver.drive(tables, cancelling, hosted, "resume", reason);
       }
-      // Without its workflow the rollback waits for a deploy that registers it (the alarm keeps looking).
-      else if (hosted !== undefined) this.#drive(tables, cancelling, hosted, "resume", reason);
       await this.idle();
       return this.status() ?? cancelling;
     }
@@ -194,8 +166,8 @@ export function defineRunHost<TEnv = unknown>(options: RunHostOptions<TEnv>): Ru
       this.#checkResumable(record);
       const running: DurableRunInfo = { ...withoutError(record), status: "running", updatedAt: Date.now() };
       tables.records.write(running);
-      this.#drive(tables, running, hosted, "resume");
-      await this.#rearm();
+      this.#driver.drive(tables, running, hosted, "resume");
+      await this.#alarms.rearm();
       return this.status() ?? running;
     }
 
@@ -215,9 +187,9 @@ export function defineRunHost<TEnv = unknown>(options: RunHostOptions<TEnv>): Ru
 
     idle(): Promise<DurableRunInfo | undefined> {
       if (this.#existing() === undefined) return Promise.resolve(undefined);
-      if (this.#isIdle()) return Promise.resolve(this.status());
+      if (this.#driver.isIdle()) return Promise.resolve(this.status());
       return new Promise((resolve, reject) =>
-        this.#idleWaiters.push(() => {
+        this.#driver.whenIdle(() => {
           try {
             resolve(this.status());
           } catch (error) {
@@ -246,201 +218,24 @@ export function defineRunHost<TEnv = unknown>(options: RunHostOptions<TEnv>): Ru
       try {
         // Fired early (tests trigger alarms explicitly) counts as the time the alarm was set for.
         tables.clock.fire(Math.max(Date.now(), tables.records.alarmAt() ?? 0));
-        if (this.#run === undefined) {
+        if (!this.#driver.driving) {
           const hosted = settings.workflows.get(record.workflow);
-          if (hosted === undefined) return await this.#awaitWorkflow(tables, record);
-          this.#drive(tables, record, hosted, "resume");
+          if (hosted === undefined) return await this.#alarms.awaitWorkflow(tables, record);
+          this.#driver.drive(tables, record, hosted, "resume");
         }
-        await this.#rearm();
+        await this.#alarms.rearm();
       } catch (error) {
         if (!isCanoError(error) || error.code !== "checkpoint_corrupt") throw error;
         console.error(`RunHost: run "${record.id}": ${error.message}`);
         // Alive here, the run keeps going and the watchdog keeps looking; otherwise it fails visibly.
-        if (this.#run === undefined) await this.#failStorage(tables, error);
-        else await this.#setAlarm(tables, Date.now() + settings.watchdogMs);
+        if (!this.#driver.driving) await this.#driver.failStorage(tables, error);
+        else await this.#alarms.set(tables, Date.now() + settings.watchdogMs);
       }
-    }
-
-    /** Runs (or resumes) the workflow in this instance; its ending is recorded when it settles. */
-    #drive(
-      tables: HostTables,
-      record: DurableRunInfo,
-      hosted: HostedWorkflow<TEnv>,
-      mode: "start" | "resume",
-      reason?: string,
-    ): void {
-      let current = record;
-      if (mode === "resume") {
-        current = { ...withoutError(record), resumes: record.resumes + 1, updatedAt: Date.now() };
-        tables.records.write(current);
-        tables.records.setWorkflowWaits(0);
-        tables.clock.adoptOrphans();
-      }
-      const controller = new AbortController();
-      if (current.status === "cancelling") controller.abort(new Error(reason ?? defaultCancelReason));
-      this.#busy.clear();
-      const active: ActiveRun = { controller, done: Promise.resolve(), reason };
-      this.#run = active;
-      active.done = this.#execute(tables, current, hosted, mode, controller.signal)
-        .then((end) => this.#finish(tables, active, end))
-        .catch((error: unknown) =>
-          console.error(`RunHost: recording the end of run "${current.id}" failed: ${describeThrown(error)}`),
-        );
-    }
-
-    async #execute(
-      tables: HostTables,
-      record: DurableRunInfo,
-      hosted: HostedWorkflow<TEnv>,
-      mode: "start" | "resume",
-      signal: AbortSignal,
-    ): Promise<RunEnding> {
-      try {
-        const workflow = hosted.create({
-          runId: record.id,
-          input: record.input,
-          store: this.#store,
-          env: this.#env,
-        });
-        workflow.withCheckpointStore(tables.checkpoints);
-        workflow.withClock(tables.clock);
-        const options = { signal, onEvent: (event: WorkflowEvent) => this.#observe(tables, event) };
-        const fresh = { ...options, workflowId: record.id };
-        if (mode === "start") return completed(await workflow.orchestrate(hosted.initial, fresh));
-        if ((await tables.checkpoints.loadRun(record.id)).length > 0) {
-          return completed(await workflow.resumeFrom(record.id, options));
-        }
-        // No rows: either the run never wrote one (start it again), or it ended and cleared its log.
-        return (
-          clearedRunOutcome(record.id, tables.events.history()) ??
-          completed(await workflow.orchestrate(hosted.initial, fresh))
-        );
-      } catch (error) {
-        return endingOf(error);
-      }
-    }
-
-    #observe(tables: HostTables, event: WorkflowEvent): void {
-      tables.events.append(event);
-      const wasParked = this.#allParked();
-      trackBusy(this.#busy, event);
-      if (event.type === "state_enter") {
-        this.#state = event.state;
-        tables.clock.enteredState();
-        const record = tables.records.read();
-        if (record !== undefined)
-          tables.records.write({ ...record, state: event.state, updatedAt: event.at });
-      }
-      if (this.#allParked() === wasParked) return;
-      this.#rearmInBackground();
-      this.#checkIdle();
-    }
-
-    async #finish(tables: HostTables, active: ActiveRun, end: RunEnding): Promise<void> {
-      // Superseded: a failure of its storage was recorded meanwhile; that stands.
-      if (this.#run !== active) return;
-      this.#run = undefined;
-      this.#busy.clear();
-      tables.clock.reset();
-      const record = tables.records.read();
-      if (record !== undefined) {
-        tables.records.write({
-          ...record,
-          status: end.status,
-          ...(end.status === "completed" ? { state: end.state } : { error: withReason(end, active.reason) }),
-          updatedAt: Date.now(),
-        });
-      }
-      tables.events.end();
-      this.#checkIdle();
-      tables.records.setAlarmAt(undefined);
-      await this.#ctx.storage.deleteAlarm();
-    }
-
-    /**
-     * The run's workflow is not registered in this deployment: the run stays as it is (rows kept,
-     * status unchanged, the reason in `error`) and the alarm looks again later, each time twice as late
-     * as before, from `watchdogMs` up to an hour; the first alarm after a deploy that registers it again
-     * resumes the run.
-     */
-    async #awaitWorkflow(tables: HostTables, record: DurableRunInfo): Promise<void> {
-      const waits = tables.records.workflowWaits() + 1;
-      const ceiling = Math.max(settings.watchdogMs, maxWorkflowWaitMs);
-      const delayMs = Math.min(settings.watchdogMs * 2 ** Math.min(waits - 1, 30), ceiling);
-      const error = unregistered(record, known);
-      tables.records.write({ ...record, error: error.toJSON(), updatedAt: Date.now() });
-      tables.records.setWorkflowWaits(waits);
-      console.error(`${error.message} Looking again in ${Math.round(delayMs / 1000)} s.`);
-      await this.#setAlarm(tables, Date.now() + delayMs);
-    }
-
-    /** A host row is damaged and no execution of the run lives here: the run fails with the error, every row kept. */
-    async #failStorage(tables: HostTables, error: CanoError): Promise<void> {
-      this.#run = undefined;
-      this.#busy.clear();
-      tables.clock.detach();
-      const record = tables.records.read();
-      if (record !== undefined && !isFinished(record.status)) {
-        tables.records.write({ ...record, status: "failed", error: error.toJSON(), updatedAt: Date.now() });
-      }
-      tables.events.end();
-      this.#checkIdle();
-      tables.records.setAlarmAt(undefined);
-      await this.#ctx.storage.deleteAlarm();
-    }
-
-    /**
-     * Arms the alarm for an unfinished run driven here: at the earliest pending wake when every piece
-     * of work in flight is asleep on the alarm (so a waiting object is not woken every watchdog
-     * period); otherwise at that wake or the watchdog period from now, whichever comes first.
-     */
-    #rearm(): Promise<void> {
-      const tables = this.#tables;
-      const record = tables?.records.read();
-      if (
-        tables === undefined ||
-        record === undefined ||
-        isFinished(record.status) ||
-        this.#run === undefined
-      )
-        return Promise.resolve();
-      const watchdog = Date.now() + settings.watchdogMs;
-      const wake = tables.clock.earliestWake();
-      const at = wake === undefined ? watchdog : this.#allParked() ? wake : Math.min(wake, watchdog);
-      return this.#setAlarm(tables, at);
-    }
-
-    #setAlarm(tables: HostTables, at: number): Promise<void> {
-      tables.records.setAlarmAt(at);
-      return this.#ctx.storage.setAlarm(at);
-    }
-
-    #rearmInBackground(): void {
-      this.#rearm().catch((error: unknown) =>
-        console.error(`RunHost: arming the alarm failed: ${describeThrown(error)}`),
-      );
-    }
-
-    /** True while the run has work in flight here and all of it sleeps on the alarm. */
-    #allParked(): boolean {
-      const sleeping = this.#tables?.clock.sleeping() ?? 0;
-      return sleeping > 0 && sleeping >= this.#busy.size;
-    }
-
-    #isIdle(): boolean {
-      return this.#run === undefined || this.#allParked();
-    }
-
-    #checkIdle(): void {
-      if (!this.#isIdle()) return;
-      const waiters = this.#idleWaiters;
-      this.#idleWaiters = [];
-      for (const wake of waiters) wake();
     }
 
     /** A failed or cancelled run may be resumed; anything else is a `conflict`. */
     #checkResumable(record: DurableRunInfo): void {
-      if ((record.status === "failed" || record.status === "cancelled") && this.#run === undefined) return;
+      if ((record.status === "failed" || record.status === "cancelled") && !this.#driver.driving) return;
       throw new RunHostRequestError(
         "conflict",
         record.status === "completed"
@@ -470,18 +265,12 @@ export function defineRunHost<TEnv = unknown>(options: RunHostOptions<TEnv>): Ru
     }
 
     #open(): HostTables {
-      const { storage } = this.#ctx;
-      return {
-        records: new RunRecordTable(storage.sql),
-        events: new EventLog(storage.sql),
-        checkpoints: new DurableObjectCheckpointStore(storage),
-        clock: new AlarmClock(storage.sql, {
-          thresholdMs: settings.alarmThresholdMs,
-          currentState: () => this.#state,
-          onWakesChanged: () => this.#rearmInBackground(),
-          onPark: () => this.#checkIdle(),
-        }),
-      };
+      return openHostTables(this.#ctx.storage, {
+        thresholdMs: settings.alarmThresholdMs,
+        currentState: () => this.#driver.state,
+        onWakesChanged: () => this.#alarms.rearmInBackground(),
+        onPark: () => this.#driver.checkIdle(),
+      });
     }
 
     #info(tables: HostTables, record: DurableRunInfo): DurableRunInfo {
@@ -495,73 +284,10 @@ export function defineRunHost<TEnv = unknown>(options: RunHostOptions<TEnv>): Ru
   };
 }
 
-/** Follows which tasks and compensations are in flight, from the events the engine emits. */
-function trackBusy(busy: Set<string>, event: WorkflowEvent): void {
-  switch (event.type) {
-    case "task_start":
-      busy.add(`task:${event.taskId}`);
-      break;
-    case "task_success":
-    case "task_failure":
-    case "branch_settled":
-      busy.delete(`task:${event.taskId}`);
-      break;
-    case "compensate_start":
-      busy.add(`compensate:${event.taskId}`);
-      break;
-    case "compensate_done":
-      busy.delete(`compensate:${event.taskId}`);
-      break;
-    case "run_end":
-      busy.clear();
-      break;
-    default:
-      break;
-  }
-}
-
-/** The error of a cancelled run, with the cancel's reason in `details.reason` (as `cano/http` reports it). */
-function withReason(
-  end: Exclude<RunEnding, { status: "completed" }>,
-  reason: string | undefined,
-): CanoErrorJson {
-  if (end.status !== "cancelled" || reason === undefined) return end.error;
-  return { ...end.error, details: { ...end.error.details, reason } };
-}
-
-/** `record` without its `error` (a run going on again). */
-function withoutError(record: DurableRunInfo): DurableRunInfo {
-  const { error: _error, ...rest } = record;
-  return rest;
-}
-
-function completed(state: string): RunEnding {
-  return { status: "completed", state };
-}
-
-/** How a thrown run error is recorded: `cancelled` when the run was stopped, `failed` otherwise. */
-function endingOf(error: unknown): RunEnding {
-  const json: CanoErrorJson = isCanoError(error)
-    ? error.toJSON()
-    : { code: "task_execution", message: `RunHost: the run threw ${describeThrown(error)}` };
-  const cancelled = json.code === "cancelled" || json.errors?.[0]?.code === "cancelled";
-  return { status: cancelled ? "cancelled" : "failed", error: json };
-}
-
 function unknownWorkflow(name: string, known: readonly string[]): RunHostRequestError {
   // didYouMean suggests the closest name, or lists the registered ones when none is close.
   return new RunHostRequestError(
     "unknown_workflow",
     `RunHost: no workflow is registered as "${name}".${didYouMean(name, known)}`,
-  );
-}
-
-function unregistered(record: DurableRunInfo, known: readonly string[]): CanoError {
-  return new CanoError(
-    "configuration",
-    `RunHost: run "${record.id}" belongs to workflow "${record.workflow}", which this deployment does not ` +
-      `register (registered: ${known.join(", ")}). The run stays ${record.status} with its checkpoint rows ` +
-      "kept, and continues at the first alarm after a deploy that registers the workflow again.",
-    { workflowId: record.id },
   );
 }

@@ -5,6 +5,7 @@ import {
   decodeRun,
   duplicateRowError,
   rowForAppend,
+  summarizeRun,
 } from "../../core/checkpoint.ts";
 import { CanoError } from "../../core/errors.ts";
 import type { CanoDatabase, FailureMapper } from "./database.ts";
@@ -166,17 +167,8 @@ export class IndexedDbCheckpointStore implements CheckpointStore {
         const problem = error instanceof Error ? error.message : String(error);
         return { workflowId, state: "", sequence: rows - 1, at: 0, version: 0, rows, problem };
       }
-      const last = decoded[0]!;
-      const workflow = decoded.find((row) => row.workflow !== undefined)?.workflow;
-      return {
-        workflowId,
-        ...(workflow === undefined ? {} : { workflow }),
-        state: last.state,
-        sequence: last.sequence,
-        at: last.at,
-        version: last.version,
-        rows,
-      };
+      // Summarised from the tail only, so the row count is the run's, from its keys.
+      return { ...summarizeRun(workflowId, decoded)!, rows };
     });
   }
 

@@ -1,34 +1,20 @@
 import { CanoError, describeThrown } from "../../core/errors.ts";
 import type { KeyLike, KeyValueStore } from "../../core/store.ts";
 import { checkValue, keyName } from "../../core/store.ts";
+import type { StoreErrorStyle } from "../../core/store-helpers.ts";
+import { copyForStore, notAnArrayError, SerialQueue } from "../../core/store-helpers.ts";
 import type { CanoDatabase, FailureMapper } from "./database.ts";
 import { storageError } from "./errors.ts";
 import { keyValueStore } from "./schema.ts";
 
 const component = "IndexedDbKeyValueStore";
 
-/** A structured clone of `value`, or a `store` error naming the key (as MemoryStore reports it). */
-function copyValue<T>(name: string, value: T): T {
-  try {
-    return structuredClone(value);
-  } catch (error) {
-    throw new CanoError(
-      "store",
-      `Store: value for key "${name}" cannot be stored: values must be structured-cloneable (plain objects, ` +
-        `arrays, Map, Set, Date, typed arrays; no functions or symbols) (${describeThrown(error)}).`,
-      { cause: error, details: { key: name } },
-    );
-  }
-}
-
-function notAnArray(name: string): CanoError {
-  return new CanoError(
-    "store",
-    `Store: cannot append to key "${name}": expected an array, received another value. ` +
-      `Use put() to replace it, or append to a different key.`,
-    { details: { key: name } },
-  );
-}
+/** How this store words its `store` errors (as MemoryStore does, with less about the value). */
+const errorStyle: StoreErrorStyle = {
+  component: "Store",
+  uncloneable: (_value, error) => ` (${describeThrown(error)})`,
+  notAnArray: () => "another value",
+};
 
 /**
  * A `KeyValueStore` in IndexedDB, so a workflow's data (an agent's memory) survives a reload. Keys
@@ -47,8 +33,8 @@ export class IndexedDbKeyValueStore implements KeyValueStore {
   /** The namespace every key of this store lives under. */
   readonly namespace: string;
   readonly #database: CanoDatabase;
-  /** The last queued operation; every operation waits for the one before it. */
-  #tail: Promise<unknown> = Promise.resolve();
+  /** Every operation waits for the one called before it. */
+  readonly #queue = new SerialQueue();
 
   /** Keeps values in `database` under `namespace` (a non-empty string, such as the run's id). */
   constructor(database: CanoDatabase, namespace: string) {
@@ -64,7 +50,7 @@ export class IndexedDbKeyValueStore implements KeyValueStore {
 
   /** The value under `key` (a fresh copy), or `undefined` when there is none. */
   get<T>(key: KeyLike<T>): Promise<T | undefined> {
-    return this.#serial(
+    return this.#queue.run(
       () => keyName(key),
       (name) =>
         this.#database.run(
@@ -78,11 +64,11 @@ export class IndexedDbKeyValueStore implements KeyValueStore {
 
   /** Stores a copy of `value` (the schema's output, if the key has a schema); on error the old value stays. */
   put<T>(key: KeyLike<T>, value: T): Promise<void> {
-    return this.#serial(
+    return this.#queue.run(
       // Copy at call time: mutating `value` after calling put, even before it settles, changes nothing.
       () => {
         const name = keyName(key);
-        return { name, snapshot: copyValue(name, value) };
+        return { name, snapshot: copyForStore(name, value, errorStyle) };
       },
       async ({ name, snapshot }) => {
         const checked = await checkValue(key, snapshot);
@@ -93,7 +79,7 @@ export class IndexedDbKeyValueStore implements KeyValueStore {
 
   /** Removes `key`; a missing key is a no-op. */
   delete(key: KeyLike<unknown>): Promise<void> {
-    return this.#serial(
+    return this.#queue.run(
       () => keyName(key),
       (name) =>
         this.#database.run(
@@ -111,10 +97,10 @@ export class IndexedDbKeyValueStore implements KeyValueStore {
    * validated between them. On error the old array stays.
    */
   append<T>(key: KeyLike<T[]>, item: T): Promise<void> {
-    return this.#serial(
+    return this.#queue.run(
       () => {
         const name = keyName(key);
-        return { name, copy: copyValue(name, item) };
+        return { name, copy: copyForStore(name, item, errorStyle) };
       },
       async ({ name, copy }) => {
         const storeKey = [this.namespace, name];
@@ -126,7 +112,8 @@ export class IndexedDbKeyValueStore implements KeyValueStore {
             "readwrite",
             async (tx) => {
               const current: unknown = await tx.store.get(storeKey);
-              if (current !== undefined && !Array.isArray(current)) throw notAnArray(name);
+              if (current !== undefined && !Array.isArray(current))
+                throw notAnArrayError(name, current, errorStyle);
               await tx.store.put(current === undefined ? [copy] : [...current, copy], storeKey);
             },
             fail,
@@ -139,7 +126,8 @@ export class IndexedDbKeyValueStore implements KeyValueStore {
           (tx) => tx.store.get(storeKey),
           fail,
         );
-        if (current !== undefined && !Array.isArray(current)) throw notAnArray(name);
+        if (current !== undefined && !Array.isArray(current))
+          throw notAnArrayError(name, current, errorStyle);
         const checked = await checkValue(key, current === undefined ? [copy] : [...current, copy]);
         await this.#write(name, `append to key "${name}"`, checked);
       },
@@ -148,7 +136,7 @@ export class IndexedDbKeyValueStore implements KeyValueStore {
 
   /** Every key name in this namespace, in key-name order. */
   keys(): Promise<string[]> {
-    return this.#serial(
+    return this.#queue.run(
       () => undefined,
       async () => {
         const keys = await this.#database.run(
@@ -164,7 +152,7 @@ export class IndexedDbKeyValueStore implements KeyValueStore {
 
   /** Removes every key of this namespace (other namespaces are untouched). */
   clear(): Promise<void> {
-    return this.#serial(
+    return this.#queue.run(
       () => undefined,
       () =>
         this.#database.run(
@@ -200,24 +188,5 @@ export class IndexedDbKeyValueStore implements KeyValueStore {
         error,
         reason,
       );
-  }
-
-  /**
-   * Runs `prepare` now (argument checks and copies belong to the moment of the call), then
-   * `operation` after every operation called before it, whether that one succeeded or not.
-   */
-  #serial<TPrepared, T>(
-    prepare: () => TPrepared,
-    operation: (prepared: TPrepared) => Promise<T>,
-  ): Promise<T> {
-    let prepared: TPrepared;
-    try {
-      prepared = prepare();
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    const result = this.#tail.then(() => operation(prepared));
-    this.#tail = result.catch(() => undefined);
-    return result;
   }
 }
