@@ -65,7 +65,7 @@ export interface StandardSchemaV1Props<Input = unknown, Output = Input> {
   readonly types?: StandardSchemaV1Types<Input, Output> | undefined;
 }
 
-/** A Standard Schema: any object with a `"~standard"` property, such as a zod 4 schema. */
+/** A Standard Schema: an object with a `"~standard"` property, such as a zod 4 schema. */
 export interface StandardSchemaV1<Input = unknown, Output = Input> {
   /** The standard's properties. */
   readonly "~standard": StandardSchemaV1Props<Input, Output>;

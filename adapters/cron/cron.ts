@@ -37,7 +37,7 @@ export interface CronTrigger extends Trigger {
   storeKey(flowId: string): string;
 }
 
-/** Where the never-fires check starts: any fixed time will do, as 5- and 6-field expressions have no year. */
+/** Where the never-fires check starts: one fixed time does, as 5- and 6-field expressions have no year. */
 const referenceMs = Date.UTC(2000, 0, 1);
 
 /** The most fire times one `nextRuns` call lists: it is a preview. */
