@@ -1,6 +1,8 @@
-import type { CheckpointStore, KeyValueStore } from "cano";
+import type { CheckpointStore, KeyValueStore, WorkflowGraph } from "cano";
 import { MemoryCheckpointStore, MemoryStore } from "cano";
 import { statusLine } from "./app-status.ts";
+import type { WorkerCounterpart } from "./edge.ts";
+import { takeToken, WorkerApi, workerCounterparts } from "./edge.ts";
 import { SourceEditor } from "./editor/editor.ts";
 import { decodeSource, encodeSource } from "./editor/share.ts";
 import type { Example } from "./gallery.ts";
@@ -18,7 +20,7 @@ import { Gate } from "./runtime/gate.ts";
 import type { SessionEnd } from "./runtime/session.ts";
 import { newRunId, Session } from "./runtime/session.ts";
 import { ControlsView } from "./view/controls-view.ts";
-import { relativeTime } from "./view/dom.ts";
+import { h, relativeTime, setText } from "./view/dom.ts";
 import { FaultsView } from "./view/faults-view.ts";
 import { graphInput } from "./view/graph-input.ts";
 import { GraphView } from "./view/graph-view.ts";
@@ -49,6 +51,13 @@ interface SessionPlan {
   readonly drive: (session: Session) => Promise<SessionEnd>;
 }
 
+/** A run on the local Worker being shown: the Worker's graph, and how to stop reading its events. */
+interface EdgeRun {
+  readonly graph: WorkflowGraph;
+  readonly controller: AbortController;
+  runId?: string;
+}
+
 /**
  * The playground page: gallery, editor, controls, and the live view, which is drawn only from the
  * event stream of the running session (batched per animation frame).
@@ -77,12 +86,18 @@ export class App {
   #frame: number | undefined;
   #editTimer: ReturnType<typeof setTimeout> | undefined;
   #loading = false;
+  /** The local Worker's API, when `npm start` handed this page its token. */
+  readonly #worker: WorkerApi | undefined;
+  /** The run on the Worker being shown (its graph is the Worker's), if any. */
+  #edge: EdgeRun | undefined;
+  readonly #edgeButton: HTMLButtonElement;
+  readonly #edgeNote: HTMLElement;
 
   constructor(root: HTMLElement, storage: PlaygroundStorage | undefined) {
     this.#storage = storage;
     this.#controls = new ControlsView({
       run: () => this.run(),
-      cancel: () => this.#session?.cancel(),
+      cancel: () => this.#cancel(),
       togglePause: () => (this.#gate.paused ? this.#gate.resume() : this.#gate.pause()),
       step: () => this.#gate.step(),
       setSpeed: (speed) => {
@@ -105,6 +120,22 @@ export class App {
       this.#layout.editor,
       () => this.#edited(),
       () => this.run(),
+    );
+    const token = takeToken();
+    this.#worker = token === undefined ? undefined : new WorkerApi(token);
+    this.#edgeButton = h(
+      "button",
+      { type: "button", id: "run-worker", onclick: () => void this.runOnWorker() },
+      "☁ Run on the local Worker",
+    );
+    this.#edgeNote = h("span", { class: "edge-note", id: "worker-note" });
+    this.#controls.element.after(
+      h(
+        "div",
+        { class: "edge-bar", role: "group", "aria-label": "Edge mode" },
+        this.#edgeButton,
+        this.#edgeNote,
+      ),
     );
     this.#graph = new GraphView(this.#layout.graph);
     this.#store = new StoreView(this.#layout.panels.store.body);
@@ -145,6 +176,7 @@ export class App {
   /** Shows a gallery example (cancelling a run in progress). */
   pick(example: Example): void {
     this.#session?.cancel();
+    this.#edge?.controller.abort();
     this.#speed = example.speed;
     this.#faults.clear();
     this.#load(example.source, example);
@@ -167,6 +199,103 @@ export class App {
     });
   }
 
+  /**
+   * Edge mode: runs this example's counterpart on the local Worker's run host (through its HTTP API)
+   * and feeds the events it streams back (SSE) into the same live view.
+   */
+  async runOnWorker(): Promise<void> {
+    const worker = this.#worker;
+    const counterpart = this.#counterpart();
+    if (this.#running || worker === undefined || counterpart === undefined || this.#isEdited()) return;
+    const graph = await worker.graph(counterpart.workflow);
+    if (graph === undefined) {
+      this.#notice("The local Worker did not answer: `npm start` serves this page together with it.");
+      return;
+    }
+    const controller = new AbortController();
+    const edge: EdgeRun = { graph, controller };
+    const source = this.#editor.source;
+    this.#session?.cancel();
+    this.#edge = edge;
+    this.#running = true;
+    this.#end = undefined;
+    this.#queue = [];
+    this.#gate.reset();
+    this.#model = createModel(Date.now());
+    this.#timeline.clear();
+    this.#layout.notice.hidden = true;
+    this.#requestFrame();
+    let end: SessionEnd;
+    try {
+      edge.runId = await worker.start(counterpart.workflow, counterpart.input);
+      end = { outcome: "failed", message: "the Worker's event stream ended before the run did" };
+      for await (const item of worker.events(edge.runId, controller.signal)) {
+        if (item.kind === "event") {
+          this.#queue.push(item.event);
+          this.#requestFrame();
+          continue;
+        }
+        const run = item.run;
+        end =
+          run.status === "completed"
+            ? { outcome: "completed", ...(run.state === undefined ? {} : { state: run.state }) }
+            : run.status === "cancelled"
+              ? { outcome: "cancelled" }
+              : { outcome: "failed", message: run.error?.message ?? run.status };
+      }
+    } catch (thrown) {
+      end = controller.signal.aborted
+        ? { outcome: "cancelled" }
+        : { outcome: "failed", message: thrown instanceof Error ? thrown.message : String(thrown) };
+    }
+    if (this.#edge === edge) {
+      this.#running = false;
+      this.#end = end;
+      // Another workflow was picked while this one ran: show that one, fresh.
+      if (this.#editor.source !== source) this.#refreshPreview();
+    }
+    this.#requestFrame();
+  }
+
+  #cancel(): void {
+    const edge = this.#edge;
+    if (edge === undefined || !this.#running) {
+      this.#session?.cancel();
+      return;
+    }
+    // The Worker compensates and streams that too; the stream then ends by itself.
+    if (edge.runId !== undefined) void this.#worker?.cancel(edge.runId);
+    else edge.controller.abort();
+  }
+
+  #counterpart(): WorkerCounterpart | undefined {
+    return this.#example === undefined ? undefined : workerCounterparts[this.#example.id];
+  }
+
+  /** The editor's code is not the example's own. */
+  #isEdited(): boolean {
+    return this.#example === undefined || this.#editor.source !== this.#example.source;
+  }
+
+  #syncEdge(): void {
+    const counterpart = this.#counterpart();
+    let note: string;
+    if (counterpart === undefined) {
+      const names = Object.keys(workerCounterparts).map((id) => exampleById(id)?.title ?? id);
+      note = `Not compiled into the local Worker (it runs: ${names.join(", ")}).`;
+    } else if (this.#isEdited()) {
+      note = "Edited code runs only in this tab: the Worker runs the workflows compiled into it.";
+    } else if (this.#worker === undefined) {
+      note = "Start with `npm start` and open the URL it prints to run this on the local Worker.";
+    } else {
+      note = `On the Worker: ${counterpart.note}.`;
+    }
+    this.#edgeButton.disabled =
+      this.#running || counterpart === undefined || this.#isEdited() || this.#worker === undefined;
+    setText(this.#edgeNote, note);
+    this.#edgeButton.setAttribute("aria-pressed", String(this.#running && this.#edge !== undefined));
+  }
+
   /** Resumes an unfinished run: its code back in the editor, its log replayed, then the run continues. */
   resume(run: UnfinishedRun): void {
     const meta = run.meta;
@@ -181,6 +310,7 @@ export class App {
   }
 
   #startSession(plan: SessionPlan): void {
+    this.#edge = undefined;
     this.#gate.reset();
     this.#queue = [];
     this.#end = undefined;
@@ -261,6 +391,7 @@ export class App {
     if (this.#preview.ok) this.#faultsView.show(this.#preview.program.env.structure.tasks);
     this.#layout.sourceTitle.textContent = `${this.#title()} · workflow.ts`;
     if (!this.#running) {
+      this.#edge = undefined;
       // New code, new picture: the last run's belongs to the code it ran.
       this.#end = undefined;
       this.#model = createModel(
@@ -339,7 +470,7 @@ export class App {
     }
     const target = event.target as HTMLElement | null;
     if (target?.closest(".cm-editor, input, textarea, select") !== null && target !== null) return;
-    if (event.key === "Escape") this.#session?.cancel();
+    if (event.key === "Escape") this.#cancel();
     else if (event.key === "p") this.#gate.paused ? this.#gate.resume() : this.#gate.pause();
     else if (event.key === "s") this.#gate.step();
   }
@@ -359,8 +490,10 @@ export class App {
       : this.#preview?.ok === true
         ? this.#preview.program
         : this.#session?.program;
-    const now = this.#session?.clock.now() ?? model.origin;
-    if (program !== undefined)
+    const edge = this.#edge;
+    const now = edge !== undefined ? Date.now() : (this.#session?.clock.now() ?? model.origin);
+    if (edge !== undefined) this.#graph.setGraph(graphInput(edge.graph, new Map(), model.edges));
+    else if (program !== undefined)
       this.#graph.setGraph(graphInput(program.workflow.graph(), program.env.structure.splits, model.edges));
     this.#graph.update(model, now, this.#running ? this.#gate.waitingAt : undefined);
     const { retries, breakers, splits, saga } = this.#layout.panels;
@@ -373,7 +506,8 @@ export class App {
       panel.set(content.signature, () => content.nodes, content.count);
     }
     this.#timeline.update(model);
-    if (applied) this.#store.refresh();
+    if (applied && edge === undefined) this.#store.refresh();
+    this.#syncEdge();
     this.#controls.sync({
       running: this.#running,
       paused: this.#gate.paused,

@@ -1,0 +1,139 @@
+// Edge mode against a real local Worker: `npm start`'s script (playground/start.ts) builds the page and
+// starts `wrangler dev` serving it as static assets next to the example Worker's HTTP API, with a
+// fresh token in the printed URL. The page, opened at that URL, runs the saga on the Worker and draws
+// the events the Worker streams back (SSE) in the same live view.
+import type { ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import type { Browser } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { collectPageErrors, launchChromium } from "../browser/harness/index.ts";
+import { editorText, replaceSource } from "./support/editor.ts";
+import { screenshot, statesEntered, status, timeline, waitForEnd } from "./support/playground.ts";
+
+const repo = join(import.meta.dirname, "..", "..");
+const outDir = join(repo, ".tmp", `playground-edge-${process.pid}-${randomUUID().slice(0, 8)}`);
+
+let child: ChildProcess | undefined;
+let browser: Browser | undefined;
+let printedUrl = "";
+
+/** A free TCP port on 127.0.0.1. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0));
+    });
+  });
+}
+
+/** Resolves with the URL the start script prints; rejects if it exits first. */
+function printed(process: ChildProcess): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let output = "";
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /Cano playground: (\S+)/.exec(output);
+      if (match?.[1] !== undefined) resolve(match[1]);
+    };
+    process.stdout?.on("data", onData);
+    process.stderr?.on("data", onData);
+    process.once("exit", (code) => reject(new Error(`npm start exited with ${code}:\n${output}`)));
+  });
+}
+
+beforeAll(async () => {
+  const port = await freePort();
+  child = spawn(join(repo, "node_modules", ".bin", "tsx"), ["playground/start.ts"], {
+    cwd: repo,
+    env: { ...process.env, PLAYGROUND_PORT: String(port), PLAYGROUND_OUT_DIR: outDir, NO_COLOR: "1" },
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  printedUrl = await printed(child);
+  browser = await launchChromium();
+}, 150_000);
+
+afterAll(async () => {
+  await browser?.close();
+  const started = child;
+  if (started?.pid !== undefined && started.exitCode === null) {
+    const exited = new Promise<void>((resolve) => started.once("exit", () => resolve()));
+    process.kill(-started.pid, "SIGTERM");
+    const timer = setTimeout(
+      () => started.pid !== undefined && process.kill(-started.pid, "SIGKILL"),
+      10_000,
+    );
+    await exited;
+    clearTimeout(timer);
+  }
+  rmSync(outDir, { recursive: true, force: true });
+}, 30_000);
+
+describe("npm start", () => {
+  it("prints one URL that serves the page and the Worker's API, with a fresh token", async () => {
+    const url = new URL(printedUrl);
+    expect(url.origin).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const token = url.searchParams.get("token") ?? "";
+    expect(token.length).toBeGreaterThanOrEqual(24);
+    const page = await fetch(`${url.origin}/`);
+    expect(page.headers.get("content-type")).toContain("text/html");
+    expect(await page.text()).toContain("<!doctype html>");
+    const listed = (await (await fetch(`${url.origin}/workflows`)).json()) as {
+      workflows: { name: string }[];
+    };
+    expect(listed.workflows.map((entry) => entry.name)).toContain("order");
+    const refused = await fetch(`${url.origin}/workflows/order/runs`, { method: "POST" });
+    expect(refused.status).toBe(401);
+  });
+});
+
+describe("edge mode", () => {
+  it("runs the saga on the local Worker and draws the events it streams back", async () => {
+    const context = await browser!.newContext({ viewport: { width: 1440, height: 900 } });
+    const page = await context.newPage();
+    const errors = collectPageErrors(page);
+    await page.goto(`${printedUrl}#example=saga-payment`);
+    await page.waitForSelector("body[data-ready=true]");
+    // The token is kept for the tab, not left in the address bar.
+    expect(page.url()).not.toContain("token=");
+    expect(await page.textContent("#worker-note")).toContain("order");
+    await page.click("#run-worker");
+    expect(await waitForEnd(page)).toMatch(/^failed: carrier rejected the address/);
+    expect(await statesEntered(page)).toEqual(["reserve", "charge", "hold", "ship"]);
+    const rows = await timeline(page);
+    expect(rows.some((row) => row.startsWith("run_end:"))).toBe(true);
+    const unwinding = ["compensate_done: charge", "compensate_done: reserve"].map((prefix) =>
+      rows.findIndex((row) => row.startsWith(prefix)),
+    );
+    expect(unwinding.every((index) => index >= 0)).toBe(true);
+    expect(unwinding[0]).toBeLessThan(unwinding[1]!);
+    // The Worker's graph is drawn: it has the timer state the gallery code does not.
+    expect(await page.getAttribute('svg.graph [data-state="hold"]', "data-status")).toBe("visited");
+    await screenshot(page, "edge-worker-run");
+
+    // The same example still runs in the tab (IndexedDB mode) from this origin.
+    await page.click('[data-speed="max"]');
+    await page.click("#run");
+    expect(await waitForEnd(page)).toMatch(/^failed: carrier rejected the address/);
+    expect(await statesEntered(page)).toEqual(["reserve", "charge", "ship"]);
+    await screenshot(page, "edge-origin-local-run");
+
+    // Edited code cannot run on the Worker, and the page says so.
+    await replaceSource(page, `${await editorText(page)}\n// edited\n`);
+    await page.waitForFunction(() => document.querySelector("#worker-note")?.textContent?.includes("Edited"));
+    expect(await page.isDisabled("#run-worker")).toBe(true);
+    await page.click('[data-example="retry-circuit-breaker"]');
+    expect(await page.isDisabled("#run-worker")).toBe(true);
+    expect(await page.textContent("#worker-note")).toContain("Not compiled into the local Worker");
+    expect(await status(page)).toBe("ready");
+    expect(errors).toEqual([]);
+    await context.close();
+  }, 90_000);
+});
