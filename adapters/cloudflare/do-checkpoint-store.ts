@@ -52,14 +52,15 @@ export class DurableObjectCheckpointStore implements CheckpointStore {
   async append(workflowId: string, row: CheckpointRow): Promise<void> {
     checkWorkflowId(workflowId, component);
     const checked = rowForAppend(workflowId, row, component);
-    const inserted = this.#sql(
+    // `rowsWritten` tells a refused duplicate apart without `RETURNING`, which doubled the cost.
+    const written = this.#write(
       `appending row ${checked.sequence} of run "${workflowId}"`,
-      `INSERT INTO ${this.#table} (workflow_id, sequence, body) VALUES (?, ?, ?) ON CONFLICT DO NOTHING RETURNING sequence`,
+      `INSERT INTO ${this.#table} (workflow_id, sequence, body) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
       workflowId,
       checked.sequence,
       JSON.stringify(checked),
     );
-    if (inserted.length === 0) throw duplicateRowError(workflowId, checked.sequence, component);
+    if (written === 0) throw duplicateRowError(workflowId, checked.sequence, component);
   }
 
   /** Every row of the run in ascending sequence, validated; `[]` for an unknown id. */
@@ -107,8 +108,21 @@ export class DurableObjectCheckpointStore implements CheckpointStore {
     query: string,
     ...bindings: (string | number)[]
   ): TRow[] {
+    return this.#run(doing, () => this.#storage.sql.exec<TRow>(query, ...bindings).toArray());
+  }
+
+  /** Runs a write and returns how many rows it wrote. */
+  #write(doing: string, query: string, ...bindings: (string | number)[]): number {
+    return this.#run(doing, () => {
+      const cursor = this.#storage.sql.exec(query, ...bindings);
+      cursor.toArray();
+      return cursor.rowsWritten;
+    });
+  }
+
+  #run<T>(doing: string, statement: () => T): T {
     try {
-      return this.#storage.sql.exec<TRow>(query, ...bindings).toArray();
+      return statement();
     } catch (error) {
       throw new CanoError("checkpoint_store", `${component}: ${doing} failed: ${describeThrown(error)}`, {
         cause: error,

@@ -9,6 +9,8 @@ export type SqlValueLike = string | number | null | ArrayBuffer;
 export interface SqlCursorLike<TRow> extends Iterable<TRow> {
   /** Every remaining row. */
   toArray(): TRow[];
+  /** How many rows the statement wrote (read after the cursor is consumed). */
+  readonly rowsWritten: number;
 }
 
 /** `ctx.storage.sql` of a SQLite-backed Durable Object. */
