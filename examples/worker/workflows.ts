@@ -8,11 +8,12 @@
  * `createApi` entries: one zod schema per input, which the API checks strictly (unknown fields are a
  * 400) and the run host checks again for starts that do not come through the API (Cron Triggers).
  */
-import { exponential, key, MemoryStore, PermanentError, saga, task, timer, Workflow } from "cano";
+import { exponential, key, MemoryStore, PermanentError, task, Workflow } from "cano";
 import type { HostedRun, HostedWorkflow } from "cano/cloudflare";
 import type { ApiWorkflows, RunnableWorkflow } from "cano/http";
 import { apiWorkflow } from "cano/http";
 import { z } from "zod";
+import { orderSaga } from "./order.ts";
 
 /** The input of "greet". */
 const GreetInput = z.object({ name: z.string().min(1).max(200) });
@@ -25,6 +26,8 @@ const OrderInput = z.object({
   failShipping: z.boolean().optional(),
   /** How long to wait before shipping; 5 s or more sleeps on the object's alarm. Default 6 s. */
   holdMs: z.number().int().min(0).max(86_400_000).optional(),
+  /** How long each step's call to the outside world takes (a stand-in for the network). Default 0. */
+  stepMs: z.number().int().min(0).max(10_000).optional(),
 });
 
 /** The day a nightly report covers. */
@@ -71,52 +74,14 @@ function greetWorkflow({ input, store }: HostedRun<unknown>) {
     .exit("done");
 }
 
-/** "order": reserve → charge → hold (a timer) → ship; a failed shipment undoes the charge and the reservation. */
+/**
+ * "order": reserve → charge → hold (a timer) → ship; a failed shipment undoes the charge and the
+ * reservation. The saga itself is ./order.ts, the very file the playground's "Saga payment" runs.
+ */
 function orderWorkflow({ input, store }: HostedRun<unknown>) {
-  type State = "reserve" | "charge" | "hold" | "ship" | "done";
-  const order = () => inputOf(OrderInput, input);
   // Read while building (a drawing has no input): the hold is part of the graph.
   const holdMs = OrderInput.safeParse(input).data?.holdMs ?? 6_000;
-  const note = (line: string) => store.append(ledger, line);
-  return new Workflow<State>({ store, name: "order" })
-    .registerWithCompensation(
-      "reserve",
-      saga({
-        to: ["charge"],
-        run: async () => {
-          const { item } = order();
-          await note(`reserved ${item}`);
-          return { next: "charge", output: { reservationId: `rsv-${item}` } };
-        },
-        compensate: async ({ reservationId }) => note(`released ${reservationId}`),
-      }),
-    )
-    .registerWithCompensation(
-      "charge",
-      saga({
-        to: ["hold"],
-        run: async () => {
-          const { cents } = order();
-          await note(`charged ${cents} cents`);
-          return { next: "hold", output: { chargeId: "ch-1", cents } };
-        },
-        compensate: async ({ chargeId, cents }) => note(`refunded ${cents} cents on ${chargeId}`),
-      }),
-    )
-    .register("hold", timer({ to: ["ship"], wait: holdMs, afterWait: () => "ship" }))
-    .register(
-      "ship",
-      task({
-        to: ["done"],
-        run: async () => {
-          const { item, failShipping } = order();
-          if (failShipping === true) throw new PermanentError("carrier rejected the address");
-          await note(`shipped ${item}`);
-          return "done";
-        },
-      }),
-    )
-    .exit("done");
+  return orderSaga(() => inputOf(OrderInput, input), holdMs, store);
 }
 
 /** "nightly-report": counts yesterday's orders (a stand-in) and files the report. */

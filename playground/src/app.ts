@@ -30,6 +30,7 @@ import * as panels from "./view/panels.ts";
 import { RunsView } from "./view/runs-view.ts";
 import { StoreView } from "./view/store-view.ts";
 import { TimelineView } from "./view/timeline-view.ts";
+import { WorkerLane } from "./view/worker-lane.ts";
 
 /** Run ids whose tab lease (`cano:run:<id>`, a Web Lock) another tab holds. */
 async function leasedElsewhere(): Promise<Set<string>> {
@@ -51,9 +52,8 @@ interface SessionPlan {
   readonly drive: (session: Session) => Promise<SessionEnd>;
 }
 
-/** A run on the local Worker being shown: the Worker's graph, and how to stop reading its events. */
+/** A run on the local Worker being shown: how to stop reading its events, and its id once started. */
 interface EdgeRun {
-  readonly graph: WorkflowGraph;
   readonly controller: AbortController;
   runId?: string;
 }
@@ -88,9 +88,14 @@ export class App {
   #loading = false;
   /** The local Worker's API, when `npm start` handed this page its token. */
   readonly #worker: WorkerApi | undefined;
-  /** The run on the Worker being shown (its graph is the Worker's), if any. */
+  /** The run on the Worker being shown in the Worker's lane, if any. */
   #edge: EdgeRun | undefined;
+  /** The Worker's graphs, by workflow name (asked once). */
+  readonly #workerGraphs = new Map<string, Promise<WorkflowGraph | undefined>>();
+  readonly #lane: WorkerLane;
+  #laneLoading = false;
   readonly #edgeButton: HTMLButtonElement;
+  readonly #bothButton: HTMLButtonElement;
   readonly #edgeNote: HTMLElement;
 
   constructor(root: HTMLElement, storage: PlaygroundStorage | undefined) {
@@ -128,15 +133,28 @@ export class App {
       { type: "button", id: "run-worker", onclick: () => void this.runOnWorker() },
       "☁ Run on the local Worker",
     );
+    this.#bothButton = h(
+      "button",
+      {
+        type: "button",
+        id: "run-both",
+        title: "Start the run in this tab and the run on the local Worker at once",
+        onclick: () => this.runBoth(),
+      },
+      "▶☁ Run both",
+    );
     this.#edgeNote = h("span", { class: "edge-note", id: "worker-note" });
     this.#controls.element.after(
       h(
         "div",
         { class: "edge-bar", role: "group", "aria-label": "Edge mode" },
         this.#edgeButton,
+        this.#bothButton,
         this.#edgeNote,
       ),
     );
+    this.#lane = new WorkerLane(() => this.#cancelWorker());
+    this.#layout.lanes.append(this.#lane.element);
     this.#graph = new GraphView(this.#layout.graph);
     this.#store = new StoreView(this.#layout.panels.store.body);
     this.#faultsView = new FaultsView(this.#layout.panels.faults.body, this.#faults);
@@ -176,7 +194,7 @@ export class App {
   /** Shows a gallery example (cancelling a run in progress). */
   pick(example: Example): void {
     this.#session?.cancel();
-    this.#edge?.controller.abort();
+    this.#cancelWorker(true);
     this.#speed = example.speed;
     this.#faults.clear();
     this.#load(example.source, example);
@@ -200,30 +218,23 @@ export class App {
   }
 
   /**
-   * Edge mode: runs this example's counterpart on the local Worker's run host (through its HTTP API)
-   * and feeds the events it streams back (SSE) into the same live view.
+   * Edge mode: runs this example's workflow on the local Worker's run host (through its HTTP API) and
+   * draws the events it streams back (SSE) in the Worker's lane, beside the run in this tab.
    */
   async runOnWorker(): Promise<void> {
     const worker = this.#worker;
     const counterpart = this.#counterpart();
-    if (this.#running || worker === undefined || counterpart === undefined || this.#isEdited()) return;
-    const graph = await worker.graph(counterpart.workflow);
+    if (this.#lane.running || worker === undefined || counterpart === undefined || this.#isEdited()) return;
+    const graph = await this.#workerGraph(counterpart.workflow);
     if (graph === undefined) {
       this.#notice("The local Worker did not answer: `npm start` serves this page together with it.");
       return;
     }
     const controller = new AbortController();
-    const edge: EdgeRun = { graph, controller };
-    const source = this.#editor.source;
-    this.#session?.cancel();
+    const edge: EdgeRun = { controller };
     this.#edge = edge;
-    this.#running = true;
-    this.#end = undefined;
-    this.#queue = [];
-    this.#gate.reset();
-    this.#model = createModel(Date.now());
-    this.#timeline.clear();
-    this.#layout.notice.hidden = true;
+    this.#lane.show(graph);
+    this.#lane.begin();
     this.#requestFrame();
     let end: SessionEnd;
     try {
@@ -231,8 +242,7 @@ export class App {
       end = { outcome: "failed", message: "the Worker's event stream ended before the run did" };
       for await (const item of worker.events(edge.runId, controller.signal)) {
         if (item.kind === "event") {
-          this.#queue.push(item.event);
-          this.#requestFrame();
+          if (this.#edge === edge) this.#lane.push(item.event);
           continue;
         }
         const run = item.run;
@@ -249,23 +259,42 @@ export class App {
         : { outcome: "failed", message: thrown instanceof Error ? thrown.message : String(thrown) };
     }
     if (this.#edge === edge) {
-      this.#running = false;
-      this.#end = end;
-      // Another workflow was picked while this one ran: show that one, fresh.
-      if (this.#editor.source !== source) this.#refreshPreview();
+      this.#edge = undefined;
+      this.#lane.finish(end);
     }
     this.#requestFrame();
   }
 
+  /** Starts the run in this tab and the same workflow's run on the local Worker together. */
+  runBoth(): void {
+    if (this.#running || this.#lane.running || this.#edgeButton.disabled) return;
+    this.run();
+    void this.runOnWorker();
+  }
+
   #cancel(): void {
+    this.#session?.cancel();
+    this.#cancelWorker();
+  }
+
+  /**
+   * Cancels the run on the Worker: it compensates and streams that too, then the stream ends by
+   * itself; `stopReading` also stops drawing it at once (another example was picked).
+   */
+  #cancelWorker(stopReading = false): void {
     const edge = this.#edge;
-    if (edge === undefined || !this.#running) {
-      this.#session?.cancel();
-      return;
-    }
-    // The Worker compensates and streams that too; the stream then ends by itself.
+    if (edge === undefined) return;
     if (edge.runId !== undefined) void this.#worker?.cancel(edge.runId);
-    else edge.controller.abort();
+    if (stopReading || edge.runId === undefined) edge.controller.abort();
+  }
+
+  #workerGraph(workflow: string): Promise<WorkflowGraph | undefined> {
+    let graph = this.#workerGraphs.get(workflow);
+    if (graph === undefined && this.#worker !== undefined) {
+      graph = this.#worker.graph(workflow);
+      this.#workerGraphs.set(workflow, graph);
+    }
+    return graph ?? Promise.resolve(undefined);
   }
 
   #counterpart(): WorkerCounterpart | undefined {
@@ -288,12 +317,26 @@ export class App {
     } else if (this.#worker === undefined) {
       note = "Start with `npm start` and open the URL it prints to run this on the local Worker.";
     } else {
-      note = `On the Worker: ${counterpart.note}.`;
+      note = counterpart.note;
     }
-    this.#edgeButton.disabled =
-      this.#running || counterpart === undefined || this.#isEdited() || this.#worker === undefined;
+    const unavailable = counterpart === undefined || this.#isEdited() || this.#worker === undefined;
+    this.#edgeButton.disabled = unavailable || this.#lane.running;
+    this.#bothButton.disabled =
+      unavailable || this.#lane.running || this.#running || this.#preview?.ok !== true;
     setText(this.#edgeNote, note);
-    this.#edgeButton.setAttribute("aria-pressed", String(this.#running && this.#edge !== undefined));
+    this.#edgeNote.title = note;
+    this.#edgeButton.setAttribute("aria-pressed", String(this.#lane.running));
+    // Split view: the Worker's lane stands beside this tab's whenever the Worker can run this code.
+    const split = !unavailable || this.#lane.running;
+    if (split && counterpart !== undefined && this.#lane.element.hidden && !this.#laneLoading) {
+      this.#laneLoading = true;
+      void this.#workerGraph(counterpart.workflow).then((graph) => {
+        this.#laneLoading = false;
+        if (graph !== undefined && this.#counterpart() === counterpart) this.#lane.show(graph);
+        this.#requestFrame();
+      });
+    } else if (!split && !this.#lane.element.hidden) this.#lane.hide();
+    this.#layout.lanes.classList.toggle("split", !this.#lane.element.hidden);
   }
 
   /** Resumes an unfinished run: its code back in the editor, its log replayed, then the run continues. */
@@ -310,7 +353,6 @@ export class App {
   }
 
   #startSession(plan: SessionPlan): void {
-    this.#edge = undefined;
     this.#gate.reset();
     this.#queue = [];
     this.#end = undefined;
@@ -391,7 +433,6 @@ export class App {
     if (this.#preview.ok) this.#faultsView.show(this.#preview.program.env.structure.tasks);
     this.#layout.sourceTitle.textContent = `${this.#title()} · workflow.ts`;
     if (!this.#running) {
-      this.#edge = undefined;
       // New code, new picture: the last run's belongs to the code it ran.
       this.#end = undefined;
       this.#model = createModel(
@@ -490,10 +531,8 @@ export class App {
       : this.#preview?.ok === true
         ? this.#preview.program
         : this.#session?.program;
-    const edge = this.#edge;
-    const now = edge !== undefined ? Date.now() : (this.#session?.clock.now() ?? model.origin);
-    if (edge !== undefined) this.#graph.setGraph(graphInput(edge.graph, new Map(), model.edges));
-    else if (program !== undefined)
+    const now = this.#session?.clock.now() ?? model.origin;
+    if (program !== undefined)
       this.#graph.setGraph(graphInput(program.workflow.graph(), program.env.structure.splits, model.edges));
     this.#graph.update(model, now, this.#running ? this.#gate.waitingAt : undefined);
     const { retries, breakers, splits, saga } = this.#layout.panels;
@@ -506,16 +545,20 @@ export class App {
       panel.set(content.signature, () => content.nodes, content.count);
     }
     this.#timeline.update(model);
-    if (applied && edge === undefined) this.#store.refresh();
+    if (applied) this.#store.refresh();
     this.#syncEdge();
+    const line = statusLine(model, this.#running, this.#gate.status(), this.#end);
     this.#controls.sync({
       running: this.#running,
       paused: this.#gate.paused,
       runnable: this.#preview?.ok === true,
       speed: this.#speed,
-      ...statusLine(model, this.#running, this.#gate.status(), this.#end),
+      ...line,
       clock: relativeTime(now, model.origin),
     });
+    setText(this.#layout.laneStatus, line.status);
+    this.#layout.laneStatus.title = line.status;
+    this.#layout.laneStatus.dataset.tone = line.tone;
     if (this.#running) this.#requestFrame();
   }
 }

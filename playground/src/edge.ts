@@ -1,4 +1,5 @@
 import type { WorkflowEvent, WorkflowGraph } from "cano";
+import { demoHoldMs, demoOrder } from "../../examples/worker/order.ts";
 
 /**
  * Edge mode: the same page, served by `npm start` together with the example Worker, starts a run on
@@ -12,7 +13,7 @@ export interface WorkerCounterpart {
   /** The Worker's workflow name (`POST /workflows/:name/runs`). */
   readonly workflow: string;
   readonly input: unknown;
-  /** What differs from the gallery code, shown next to the button. */
+  /** How the Worker's workflow relates to the gallery code, shown next to the button. */
   readonly note: string;
 }
 
@@ -20,8 +21,9 @@ export interface WorkerCounterpart {
 export const workerCounterparts: Readonly<Record<string, WorkerCounterpart>> = {
   "saga-payment": {
     workflow: "order",
-    input: { item: "lamp", cents: 4_999, failShipping: true, holdMs: 1_500 },
-    note: "runs the Worker's “order” saga: reserve → charge → hold 1.5 s → ship (rejected) → refund, release",
+    // The order the gallery code runs in the tab (examples/worker/order.ts: demoOrder, demoHoldMs).
+    input: { ...demoOrder, holdMs: demoHoldMs },
+    note: "Same code on the Worker: examples/worker/order.ts",
   },
 };
 

@@ -1,8 +1,9 @@
+// The saga is the example Worker's "order" workflow itself: one file, run in the tab and on the Worker.
+import sagaPayment from "../../examples/worker/order.ts?raw";
 import agentChain from "../examples/agent-chain.ts?raw";
 import etlSplitJoin from "../examples/etl-split-join.ts?raw";
 import pollUntilReady from "../examples/poll-until-ready.ts?raw";
 import retryCircuitBreaker from "../examples/retry-circuit-breaker.ts?raw";
-import sagaPayment from "../examples/saga-payment.ts?raw";
 import scatterGather from "../examples/scatter-gather.ts?raw";
 import scheduledReport from "../examples/scheduled-report.ts?raw";
 import streamWindows from "../examples/stream-windows.ts?raw";
@@ -46,7 +47,7 @@ export const gallery: readonly Example[] = [
   {
     id: "saga-payment",
     title: "Saga payment",
-    blurb: "shipping fails: refund, then release, newest first",
+    blurb: "shipping fails: refund, then release; also on the Worker",
     source: sagaPayment,
     speed: 1,
   },

@@ -23,6 +23,10 @@ export interface Layout {
   readonly problem: HTMLButtonElement;
   readonly sourceTitle: HTMLElement;
   readonly graph: HTMLElement;
+  /** The live view's lanes: the run in this tab, and beside it (split) the run on the local Worker. */
+  readonly lanes: HTMLElement;
+  /** The status of the run in this tab, repeated over its lane when the view is split. */
+  readonly laneStatus: HTMLElement;
   readonly notice: HTMLElement;
   readonly panels: Panels;
 }
@@ -87,6 +91,33 @@ export function buildLayout(
     ),
   );
   const notice = h("div", { class: "notice", id: "notice", role: "status", hidden: true });
+  const laneStatus = h("span", { class: "status", id: "local-status", "aria-hidden": "true" }, "ready");
+  const lanes = h(
+    "div",
+    { class: "lanes" },
+    h(
+      "section",
+      { class: "lane lane-local", id: "local-lane", "aria-label": "Run in this tab" },
+      h(
+        "div",
+        { class: "lane-head" },
+        h(
+          "span",
+          { class: "lane-title" },
+          h("span", { class: "lane-icon", "aria-hidden": "true" }, "◆"),
+          "In this tab",
+        ),
+        laneStatus,
+      ),
+      graph,
+      h(
+        "section",
+        { class: "timeline", "aria-labelledby": "timeline-title" },
+        h("h2", { id: "timeline-title" }, "Timeline"),
+        parts.timeline.element,
+      ),
+    ),
+  );
   root.replaceChildren(
     h(
       "header",
@@ -117,13 +148,7 @@ export function buildLayout(
         parts.controls.element,
         notice,
         parts.runs.element,
-        graph,
-        h(
-          "section",
-          { class: "timeline", "aria-labelledby": "timeline-title" },
-          h("h2", { id: "timeline-title" }, "Timeline"),
-          parts.timeline.element,
-        ),
+        lanes,
       ),
       h(
         "aside",
@@ -132,5 +157,5 @@ export function buildLayout(
       ),
     ),
   );
-  return { gallery, share, editor, problem, sourceTitle, graph, notice, panels };
+  return { gallery, share, editor, problem, sourceTitle, graph, lanes, laneStatus, notice, panels };
 }

@@ -1,7 +1,8 @@
 // Edge mode against a real local Worker: `npm start`'s script (playground/start.ts) builds the page and
 // starts `wrangler dev` serving it as static assets next to the example Worker's HTTP API, with a
-// fresh token in the printed URL. The page, opened at that URL, runs the saga on the Worker and draws
-// the events the Worker streams back (SSE) in the same live view.
+// fresh token in the printed URL. The page, opened at that URL, runs the saga in the tab and the very
+// same saga on the Worker, and draws each run from its own event stream (the Worker's over SSE) side
+// by side.
 import type { ChildProcess } from "node:child_process";
 import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
@@ -12,7 +13,7 @@ import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { collectPageErrors, launchChromium } from "../browser/harness/index.ts";
 import { editorText, replaceSource } from "./support/editor.ts";
-import { screenshot, statesEntered, status, timeline, waitForEnd } from "./support/playground.ts";
+import { nodeStatus, screenshot, statesEntered, status, timeline, waitForEnd } from "./support/playground.ts";
 
 const repo = join(import.meta.dirname, "..", "..");
 const outDir = join(repo, ".tmp", `playground-edge-${process.pid}-${randomUUID().slice(0, 8)}`);
@@ -95,7 +96,7 @@ describe("npm start", () => {
 });
 
 describe("edge mode", () => {
-  it("runs the saga on the local Worker and draws the events it streams back", async () => {
+  it("runs the same saga in the tab and on the local Worker, side by side", async () => {
     const context = await browser!.newContext({ viewport: { width: 1440, height: 900 } });
     const page = await context.newPage();
     const errors = collectPageErrors(page);
@@ -103,32 +104,50 @@ describe("edge mode", () => {
     await page.waitForSelector("body[data-ready=true]");
     // The token is kept for the tab, not left in the address bar.
     expect(page.url()).not.toContain("token=");
-    expect(await page.textContent("#worker-note")).toContain("order");
-    await page.click("#run-worker");
-    expect(await waitForEnd(page)).toMatch(/^failed: carrier rejected the address/);
-    expect(await statesEntered(page)).toEqual(["reserve", "charge", "hold", "ship"]);
-    const rows = await timeline(page);
-    expect(rows.some((row) => row.startsWith("run_end:"))).toBe(true);
-    const unwinding = ["compensate_done: charge", "compensate_done: reserve"].map((prefix) =>
-      rows.findIndex((row) => row.startsWith(prefix)),
+    expect(await page.textContent("#worker-note")).toContain(
+      "Same code on the Worker: examples/worker/order.ts",
     );
-    expect(unwinding.every((index) => index >= 0)).toBe(true);
-    expect(unwinding[0]).toBeLessThan(unwinding[1]!);
-    // The Worker's graph is drawn: it has the timer state the gallery code does not.
-    expect(await page.getAttribute('svg.graph [data-state="hold"]', "data-status")).toBe("visited");
-    await screenshot(page, "edge-worker-run");
+    // Split view: the Worker's lane, with the Worker's own graph of the workflow, beside the tab's.
+    await page.waitForSelector('#worker-lane:not([hidden]) svg.graph [data-state="hold"]');
+    expect(await page.textContent("#local-lane .lane-head")).toContain("In this tab");
+    expect(await page.textContent("#worker-lane .lane-head")).toContain("On the Worker");
 
-    // The same example still runs in the tab (IndexedDB mode) from this origin.
-    await page.click('[data-speed="max"]');
-    await page.click("#run");
-    expect(await waitForEnd(page)).toMatch(/^failed: carrier rejected the address/);
-    expect(await statesEntered(page)).toEqual(["reserve", "charge", "ship"]);
-    await screenshot(page, "edge-origin-local-run");
+    // One click starts both; each lane is drawn from its own event stream.
+    await page.click("#run-both");
+    await page.waitForSelector('#worker-lane svg.graph [data-state="reserve"][data-status="current"]');
+    await page.waitForSelector('#local-lane svg.graph [data-status="current"]');
+    await screenshot(page, "edge-side-by-side-running");
+    const [local, remote] = await Promise.all([waitForEnd(page), waitForEnd(page, 30_000, "#worker-status")]);
+    expect(local).toMatch(/^failed: carrier rejected the address/);
+    expect(remote).toMatch(/^failed: carrier rejected the address/);
+    for (const lane of ["#local-lane", "#worker-lane"]) {
+      expect(await statesEntered(page, lane)).toEqual(["reserve", "charge", "hold", "ship"]);
+      const rows = await timeline(page, lane);
+      const unwinding = ["compensate_done: charge", "compensate_done: reserve"].map((prefix) =>
+        rows.findIndex((row) => row.startsWith(prefix)),
+      );
+      expect(unwinding.every((index) => index >= 0)).toBe(true);
+      expect(unwinding[0]).toBeLessThan(unwinding[1]!);
+      expect(await nodeStatus(page, "reserve", lane)).toBe("compensated");
+      expect(await nodeStatus(page, "ship", lane)).toBe("failed");
+    }
+    expect((await timeline(page, "#worker-lane")).some((row) => row.startsWith("run_end:"))).toBe(true);
+    // The tab's run kept its ledger in IndexedDB: the same lines the Worker keeps in its object.
+    expect(await page.textContent("#store-body")).toContain("refunded 4999 cents on ch-1");
+    await screenshot(page, "edge-side-by-side");
 
-    // Edited code cannot run on the Worker, and the page says so.
+    // Each runs alone too; a Worker run leaves the tab's picture where it was.
+    await page.click("#run-worker");
+    expect(await waitForEnd(page, 30_000, "#worker-status")).toMatch(/^failed: carrier rejected the address/);
+    expect(await statesEntered(page, "#local-lane")).toEqual(["reserve", "charge", "hold", "ship"]);
+    expect(await status(page)).toMatch(/^failed: carrier rejected the address/);
+
+    // Edited code cannot run on the Worker, and the page says so; the view is one lane again.
     await replaceSource(page, `${await editorText(page)}\n// edited\n`);
     await page.waitForFunction(() => document.querySelector("#worker-note")?.textContent?.includes("Edited"));
     expect(await page.isDisabled("#run-worker")).toBe(true);
+    expect(await page.isDisabled("#run-both")).toBe(true);
+    expect(await page.isHidden("#worker-lane")).toBe(true);
     await page.click('[data-example="retry-circuit-breaker"]');
     expect(await page.isDisabled("#run-worker")).toBe(true);
     expect(await page.textContent("#worker-note")).toContain("Not compiled into the local Worker");

@@ -31,7 +31,10 @@ const expected: Record<
     status: /^completed in “done”/,
     exit: "done",
   },
-  "saga-payment": { states: once("reserve charge ship"), status: /^failed: carrier rejected the address/ },
+  "saga-payment": {
+    states: once("reserve charge hold ship"),
+    status: /^failed: carrier rejected the address/,
+  },
   "retry-circuit-breaker": {
     states: once("call call call done call done"),
     status: /^failed: 2 of 4 scheduled runs failed/,

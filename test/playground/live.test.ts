@@ -65,7 +65,7 @@ describe("the live view", () => {
       items.map((item) => item.getAttribute("data-compensation")),
     );
     expect(panel).toEqual(["charge", "reserve"]);
-    expect(await page.textContent("#store-body")).toContain("refunded 4999 cents on ch-42");
+    expect(await page.textContent("#store-body")).toContain("refunded 4999 cents on ch-1");
     await screenshot(page, "saga-done");
     expect(errors).toEqual([]);
     await page.context().close();

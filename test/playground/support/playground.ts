@@ -67,17 +67,17 @@ export async function status(page: Page): Promise<string> {
   return (await page.textContent("#run-status")) ?? "";
 }
 
-/** Waits until the run (or schedule) has ended, and returns the status line. */
-export async function waitForEnd(page: Page, timeout = 30_000): Promise<string> {
+/** Waits until the run (or schedule) has ended, and returns the status line (`#worker-status`: the Worker's). */
+export async function waitForEnd(page: Page, timeout = 30_000, line = "#run-status"): Promise<string> {
   await page.waitForFunction(
-    () => {
-      const text = document.querySelector("#run-status")?.textContent ?? "";
+    (selector) => {
+      const text = document.querySelector(selector)?.textContent ?? "";
       return /^(completed|failed|cancelled)/.test(text);
     },
-    undefined,
+    line,
     { timeout },
   );
-  return status(page);
+  return (await page.textContent(line)) ?? "";
 }
 
 /** Picks the speed button labelled `label` (`1×`, `max`, …). */
@@ -85,21 +85,25 @@ export async function setSpeed(page: Page, label: string): Promise<void> {
   await page.click(`[data-speed="${label}"]`);
 }
 
-/** The states entered, in order, from the timeline. */
-export async function statesEntered(page: Page): Promise<string[]> {
-  return page.$$eval('.event[data-kind="state_enter"] .text', (rows) =>
+/** The states entered, in order, from the timeline (of the lane `within`, e.g. `#worker-lane`, if given). */
+export async function statesEntered(page: Page, within?: string): Promise<string[]> {
+  return page.$$eval(scoped(within, '.event[data-kind="state_enter"] .text'), (rows) =>
     rows.map((row) => (row.textContent ?? "").replace(/^→\s*/, "")),
   );
 }
 
-/** The timeline rows as `kind: text`, in order. */
-export async function timeline(page: Page): Promise<string[]> {
-  return page.$$eval(".event", (rows) =>
+/** `selector` inside `within`, if given. */
+const scoped = (within: string | undefined, selector: string) =>
+  within === undefined ? selector : `${within} ${selector}`;
+
+/** The timeline rows as `kind: text`, in order (of the lane `within`, if given). */
+export async function timeline(page: Page, within?: string): Promise<string[]> {
+  return page.$$eval(scoped(within, ".event"), (rows) =>
     rows.map((row) => `${row.getAttribute("data-kind")}: ${row.querySelector(".text")?.textContent ?? ""}`),
   );
 }
 
-/** The `data-status` of a state's node in the graph. */
-export async function nodeStatus(page: Page, state: string): Promise<string | null> {
-  return page.getAttribute(`svg.graph [data-state="${state}"]`, "data-status");
+/** The `data-status` of a state's node in the graph (of the lane `within`, if given). */
+export async function nodeStatus(page: Page, state: string, within?: string): Promise<string | null> {
+  return page.getAttribute(scoped(within, `svg.graph [data-state="${state}"]`), "data-status");
 }
