@@ -253,16 +253,7 @@ export class Run<TResources> {
     const resumed = this.#resumeCursor?.state === state ? this.#resumeCursor.cursor : undefined;
     this.#resumeCursor = undefined;
     const failed = (thrown: unknown): never => {
-      const error = toCanoError(thrown, `Task "${taskId}"`);
-      this.#scope.emit?.({
-        type: "task_failure",
-        at: clock.now(),
-        workflowId,
-        state,
-        taskId,
-        error: error.toJSON(),
-      });
-      throw this.#fail(error, state, target.attempt);
+      throw this.#failTask(toCanoError(thrown, `Task "${taskId}"`), state, taskId, target.attempt);
     };
     try {
       // An observer of task_start may have stopped the run already.
@@ -294,17 +285,7 @@ export class Run<TResources> {
   ) {
     const { clock, workflowId } = this.#scope;
     const problem = checkNextState(this.#definition, state, declared, next);
-    if (problem !== undefined) {
-      this.#scope.emit?.({
-        type: "task_failure",
-        at: clock.now(),
-        workflowId,
-        state,
-        taskId,
-        error: problem.toJSON(),
-      });
-      throw this.#fail(problem, state, attempts);
-    }
+    if (problem !== undefined) throw this.#failTask(problem, state, taskId, attempts);
     const nextState = next as string;
     this.#scope.emit?.({
       type: "task_success",
@@ -336,17 +317,7 @@ export class Run<TResources> {
       }
       this.#joinInput = result;
     } catch (thrown) {
-      const error = toCanoError(thrown, `Split "${state}"`);
-      const { clock, workflowId } = this.#scope;
-      this.#scope.emit?.({
-        type: "task_failure",
-        at: clock.now(),
-        workflowId,
-        state,
-        taskId: state,
-        error: error.toJSON(),
-      });
-      throw this.#fail(error, state, 1);
+      throw this.#failTask(toCanoError(thrown, `Split "${state}"`), state, state, 1);
     }
     return split.joinState;
   }
@@ -469,6 +440,20 @@ export class Run<TResources> {
       cause: this.#cancel?.reason,
     });
     return this.#fail(error, state, 0, true);
+  }
+
+  /** Reports a task's failure (`task_failure`) and returns the run's error for it. */
+  #failTask(error: CanoError, state: string, taskId: string, attempt: number): CanoError {
+    const { clock, workflowId } = this.#scope;
+    this.#scope.emit?.({
+      type: "task_failure",
+      at: clock.now(),
+      workflowId,
+      state,
+      taskId,
+      error: error.toJSON(),
+    });
+    return this.#fail(error, state, attempt);
   }
 
   /**
