@@ -7,11 +7,11 @@ import type { ChildProcess } from "node:child_process";
 import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { collectPageErrors, launchChromium } from "../browser/harness/index.ts";
+import { freePort, waitForOutput } from "../support/processes.ts";
 import { editorText, replaceSource } from "./support/editor.ts";
 import { nodeStatus, screenshot, statesEntered, status, timeline, waitForEnd } from "./support/playground.ts";
 
@@ -22,33 +22,6 @@ let child: ChildProcess | undefined;
 let browser: Browser | undefined;
 let printedUrl = "";
 
-/** A free TCP port on 127.0.0.1. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0));
-    });
-  });
-}
-
-/** Resolves with the URL the start script prints; rejects if it exits first. */
-function printed(process: ChildProcess): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let output = "";
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /Cano playground: (\S+)/.exec(output);
-      if (match?.[1] !== undefined) resolve(match[1]);
-    };
-    process.stdout?.on("data", onData);
-    process.stderr?.on("data", onData);
-    process.once("exit", (code) => reject(new Error(`npm start exited with ${code}:\n${output}`)));
-  });
-}
-
 beforeAll(async () => {
   const port = await freePort();
   child = spawn(join(repo, "node_modules", ".bin", "tsx"), ["playground/start.ts"], {
@@ -57,7 +30,7 @@ beforeAll(async () => {
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
   });
-  printedUrl = await printed(child);
+  printedUrl = (await waitForOutput(child, /Cano playground: (\S+)/, "npm start"))[1] ?? "";
   browser = await launchChromium();
 }, 150_000);
 

@@ -4,13 +4,13 @@
 import type { ChildProcess } from "node:child_process";
 import { execFile, spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { assertCronsDeclared, readRunStream } from "cano/cloudflare";
 import { afterAll, describe, expect, it } from "vitest";
 import { triggers } from "../../../examples/worker/triggers.ts";
+import { freePort, waitForOutput } from "../../support/processes.ts";
 
 const run = promisify(execFile);
 const root = join(import.meta.dirname, "..", "..", "..");
@@ -50,32 +50,6 @@ describe("wrangler.toml at the root", () => {
   });
 });
 
-/** A free TCP port on 127.0.0.1. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0));
-    });
-  });
-}
-
-/** Resolves once the child prints "Ready on"; rejects if it exits first. */
-function ready(child: ChildProcess): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let output = "";
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes("Ready on")) resolve();
-    };
-    child.stdout?.on("data", onData);
-    child.stderr?.on("data", onData);
-    child.once("exit", (code) => reject(new Error(`wrangler dev exited with ${code}:\n${output}`)));
-  });
-}
-
 /** Stops the child's process group: SIGTERM, then SIGKILL if it is still there after 10 s. */
 async function stop(child: ChildProcess): Promise<void> {
   if (child.pid === undefined || child.exitCode !== null) return;
@@ -104,7 +78,7 @@ describe("npx wrangler dev", () => {
       },
     );
     try {
-      await ready(child);
+      await waitForOutput(child, /Ready on/, "wrangler dev");
       const base = `http://127.0.0.1:${port}`;
       const signal = AbortSignal.timeout(30_000);
       const auth = { authorization: `Bearer ${token}` };
