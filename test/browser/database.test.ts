@@ -5,23 +5,20 @@ import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BrowserHarness } from "./harness/index.ts";
 import { startHarness } from "./harness/index.ts";
+import { labPages, openLab } from "./harness/lab.ts";
 
 let harness: BrowserHarness;
 
 beforeAll(async () => {
-  harness = await startHarness({ pages: { lab: "test/browser/pages/lab.ts" } });
+  harness = await startHarness({ pages: labPages });
 }, 60_000);
 
 afterAll(async () => {
   await harness?.close();
 });
 
-async function labPage(context?: BrowserContext): Promise<Page> {
-  const page = await (context ?? (await harness.newContext())).newPage();
-  await page.goto(harness.url("/lab.html"));
-  await page.waitForFunction(() => document.title === "lab ready");
-  return page;
-}
+/** The lab page, in `context` or in a fresh profile. */
+const labPage = (context?: BrowserContext): Promise<Page> => openLab(harness, context);
 
 describe("schema versions", () => {
   it("opening a version 1 database made by hand upgrades it; its run resumes and completes", async () => {

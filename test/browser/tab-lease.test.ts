@@ -5,15 +5,14 @@ import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BrowserHarness } from "./harness/index.ts";
 import { startHarness } from "./harness/index.ts";
+import { labPages, openLab } from "./harness/lab.ts";
 
 let harness: BrowserHarness;
 let page: Page;
 
 beforeAll(async () => {
-  harness = await startHarness({ pages: { lab: "test/browser/pages/lab.ts" } });
-  page = await harness.newIsolatedPage();
-  await page.goto(harness.url("/lab.html"));
-  await page.waitForFunction(() => document.title === "lab ready");
+  harness = await startHarness({ pages: labPages });
+  page = await openLab(harness);
 }, 60_000);
 
 afterAll(async () => {

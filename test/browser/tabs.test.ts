@@ -8,6 +8,7 @@ import type { AppParams } from "./app-page.ts";
 import { appPages, appUrl, reportOf, resultOf, waitForStatus } from "./app-page.ts";
 import type { BrowserHarness } from "./harness/index.ts";
 import { startHarness } from "./harness/index.ts";
+import { openLab } from "./harness/lab.ts";
 import { expectedMemory, ledgerProblems } from "./reload-checks.ts";
 
 let harness: BrowserHarness;
@@ -21,12 +22,7 @@ afterAll(async () => {
 });
 
 /** A lab page in `context`, for raw IndexedDB access and `navigator.locks.query()`. */
-async function labPage(context: BrowserContext): Promise<Page> {
-  const lab = await context.newPage();
-  await lab.goto(harness.url("/lab.html"));
-  await lab.waitForFunction(() => document.title === "lab ready");
-  return lab;
-}
+const labPage = (context: BrowserContext): Promise<Page> => openLab(harness, context);
 
 /** Whether the run's Web Lock is held by some tab of the context, as the browser reports it. */
 function leaseHeld(lab: Page, run: string): Promise<boolean> {
