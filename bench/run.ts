@@ -4,6 +4,7 @@
  *
  *   npm run bench                      the table
  *   npm run bench -- --json            the table, and bench/results.json
+ *   npm run bench -- --only split      only the groups whose title contains "split"
  *   npm run bench -- --profile engine  a CPU profile of one runner (see `runners` below)
  *   npm run bench -- --sizes canoMinimal  the minified bytes per module of one bundle of case 7
  */
@@ -37,7 +38,7 @@ function runner(name: string): () => Promise<unknown> {
   return found;
 }
 
-async function benchmarks(json: boolean): Promise<void> {
+async function benchmarks(json: boolean, only: string | undefined): Promise<void> {
   const { nproc, cpu, node } = machine();
   console.log(`Cano benchmarks: ${nproc} cores, ${cpu}, Node ${node}\n`);
   const skipped: Skipped[] = [];
@@ -56,8 +57,11 @@ async function benchmarks(json: boolean): Promise<void> {
     ["case 6: memory", memoryRows],
     ["case 7: bundle size", bundleRows],
   ];
+  const chosen = groups.filter(([title]) => only === undefined || title.includes(only));
+  if (chosen.length === 0)
+    throw new Error(`bench: --only "${only}" matches no group; groups: ${groups.map(([t]) => t).join("; ")}`);
   const rows: Judged[] = [];
-  for (const [title, measure] of groups) {
+  for (const [title, measure] of chosen) {
     const started = performance.now();
     rows.push(...(await measure()).map(judge));
     console.error(`  ${title} (${((performance.now() - started) / 1_000).toFixed(1)} s)`);
@@ -99,5 +103,5 @@ if (loopName !== undefined) {
     if (where.startsWith("core/")) for (const line of hotLines) console.log(`           ${line}`);
   }
 } else {
-  await benchmarks(process.argv.includes("--json"));
+  await benchmarks(process.argv.includes("--json"), option("--only"));
 }

@@ -29,17 +29,7 @@ export interface AttemptTarget<TResources> {
 
 /** The context of one attempt: the base itself for the first, a copy with its number after that. */
 function contextFor<TResources>(base: TaskContext<TResources>, attempt: number): TaskContext<TResources> {
-  if (attempt === base.attempt) return base;
-  return {
-    state: base.state,
-    store: base.store,
-    resources: base.resources,
-    signal: base.signal,
-    attempt,
-    workflowId: base.workflowId,
-    clock: base.clock,
-    split: base.split,
-  };
+  return attempt === base.attempt ? base : DerivedContext.of(base, attempt);
 }
 
 /**
@@ -77,7 +67,7 @@ function timedAttempt<T, TResources>(
       cancelTimer();
       if (abortable) outer.removeEventListener("abort", onOuterAbort);
     };
-    new Promise<T>((run) => run(body(new DerivedContext(base, target.attempt, attemptSignal)))).then(
+    new Promise<T>((run) => run(body(DerivedContext.of(base, target.attempt, attemptSignal)))).then(
       (value) => {
         settle();
         resolve(value);
@@ -123,12 +113,24 @@ export function runAttempts<T, TResources>(
   // The common case (no breaker, no timeout) runs its first attempt without an async frame of its
   // own; the loop takes over only after a failure.
   target.attempt = 1;
-  const retry = (thrown: unknown) => attemptLoop(scope, target, base, abortable, body, 1, { thrown });
+  const retry = (thrown: unknown) => retryAfter(scope, target, base, abortable, body, thrown);
   try {
     return Promise.resolve(body(base)).then(undefined, retry);
   } catch (thrown) {
     return retry(thrown);
   }
+}
+
+/** @internal The retry loop after a first attempt (`target.attempt` 1) failed with `thrown`. */
+export function retryAfter<T, TResources>(
+  scope: RunScope,
+  target: AttemptTarget<TResources>,
+  base: TaskContext<TResources>,
+  abortable: boolean,
+  body: (ctx: TaskContext<TResources>) => T | Promise<T>,
+  thrown: unknown,
+): Promise<T> {
+  return attemptLoop(scope, target, base, abortable, body, 1, { thrown });
 }
 
 /** Attempts from `from` on; `failed` is the failure of attempt `from` when it already ran. */

@@ -25,6 +25,16 @@ export class LazySignal implements SignalSource {
     return this.#controller.signal;
   }
 
+  /** Whether `abort` was called, without making the signal. */
+  get aborted(): boolean {
+    return this.#reason !== undefined;
+  }
+
+  /** The reason given to `abort`, or `undefined` before it. */
+  get reason(): unknown {
+    return this.#reason?.value;
+  }
+
   /** Aborts the signal (now, or when it is first read); the first reason wins. */
   abort(reason: unknown): void {
     if (this.#reason !== undefined) return;
@@ -33,9 +43,17 @@ export class LazySignal implements SignalSource {
   }
 }
 
+/** @internal The fields of a task context that stay the same for a whole run. */
+export interface RunFields<TResources> {
+  readonly store: KeyValueStore;
+  readonly resources: TResources;
+  readonly workflowId: string;
+  readonly clock: Clock;
+}
+
 /**
- * @internal A task context that copies a base context's fields and takes its `signal` from a source
- * (read on demand). A class, so the getter lives on the prototype and making one stays cheap.
+ * @internal A task context whose `signal` comes from a source, read on demand. A class, so the
+ * getter lives on the prototype and making one stays cheap.
  */
 export class DerivedContext<TResources> implements TaskContext<TResources> {
   readonly state: string;
@@ -47,15 +65,30 @@ export class DerivedContext<TResources> implements TaskContext<TResources> {
   readonly split: SplitResult | undefined;
   readonly #source: SignalSource;
 
-  constructor(base: TaskContext<TResources>, attempt: number, source: SignalSource) {
-    this.state = base.state;
-    this.store = base.store;
-    this.resources = base.resources;
+  constructor(
+    run: RunFields<TResources>,
+    state: string,
+    split: SplitResult | undefined,
+    attempt: number,
+    source: SignalSource,
+  ) {
+    this.state = state;
+    this.store = run.store;
+    this.resources = run.resources;
     this.attempt = attempt;
-    this.workflowId = base.workflowId;
-    this.clock = base.clock;
-    this.split = base.split;
+    this.workflowId = run.workflowId;
+    this.clock = run.clock;
+    this.split = split;
     this.#source = source;
+  }
+
+  /** The same context for another attempt, or with another signal. */
+  static of<TResources>(
+    base: TaskContext<TResources>,
+    attempt: number,
+    source: SignalSource = base,
+  ): DerivedContext<TResources> {
+    return new DerivedContext(base, base.state, base.split, attempt, source);
   }
 
   get signal(): AbortSignal {

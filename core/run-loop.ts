@@ -1,6 +1,6 @@
 import { raceAbort } from "./abort.ts";
 import type { AttemptTarget, RunScope } from "./attempt.ts";
-import { runAttempts } from "./attempt.ts";
+import { retryAfter, runAttempts } from "./attempt.ts";
 import type { CheckpointRowKind } from "./checkpoint.ts";
 import type { CompensationEntry } from "./compensation.ts";
 import { compensationFailed, drainCompensations } from "./compensation.ts";
@@ -16,13 +16,15 @@ import {
   withRunContext,
 } from "./errors.ts";
 import { assertJson } from "./json.ts";
+import type { RunFields, SignalSource } from "./lazy-signal.ts";
+import { DerivedContext, LazySignal } from "./lazy-signal.ts";
 import { checkNextState, learnEdge } from "./next-state.ts";
 import type { ResumePoint } from "./resume.ts";
 import { watchRun } from "./run-watch.ts";
 import type { SagaOutcome } from "./saga.ts";
 import type { SplitConfig, SplitResult } from "./split.ts";
 import { runSplit } from "./split.ts";
-import type { TaskContext } from "./task.ts";
+import type { Task, TaskContext } from "./task.ts";
 
 /** The longest a compensation drain may take by default when a total timeout is set (reference §3.6). */
 const maxDefaultDrainMs = 30_000;
@@ -37,13 +39,15 @@ export class Run<TResources> {
   readonly #cancel: AbortSignal | undefined;
   /**
    * Aborts with the run's `cancelled` or `workflow_timeout` error; what tasks see as `ctx.signal`.
-   * One per run, so listeners a task forgets to remove die with the run.
+   * One per run, so listeners a task forgets to remove die with the run; made when first read.
    */
-  readonly #controller = new AbortController();
+  readonly #stop = new LazySignal();
   /** False when neither a caller's signal nor a total timeout can stop the run: nothing is raced. */
   readonly #abortable: boolean;
-  /** The signal saga steps get: never aborted, since they are never interrupted. Made on first use. */
-  #sagaSignal: AbortSignal | undefined;
+  /** The signal saga steps get: never aborted, since they are never interrupted. */
+  #sagaSignal: LazySignal | undefined;
+  /** What every task context of the run shares. */
+  readonly #fields: RunFields<TResources>;
   readonly #path: string[];
   /** Completed saga steps, oldest first. */
   readonly #stack: CompensationEntry[];
@@ -69,6 +73,8 @@ export class Run<TResources> {
     this.#scope = scope;
     this.#cancel = cancel;
     this.#abortable = cancel !== undefined || definition.totalTimeoutMs !== undefined;
+    const { store, resources } = definition;
+    this.#fields = { store, resources, workflowId: scope.workflowId, clock: scope.clock };
     this.#path = [...(resume?.path ?? [])];
     this.#stack = [...(resume?.stack ?? [])];
     this.#joinInput = resume?.joinInput;
@@ -81,7 +87,7 @@ export class Run<TResources> {
 
   async loop(initial: string): Promise<string> {
     const stopWatching = this.#abortable
-      ? watchRun(this.#controller, this.#cancel, this.#definition.totalTimeoutMs, this.#scope)
+      ? watchRun(this.#stop, this.#cancel, this.#definition.totalTimeoutMs, this.#scope)
       : () => {};
     try {
       // A run that stopped while rolling back only finishes its rollback.
@@ -112,7 +118,20 @@ export class Run<TResources> {
             0,
           );
         }
-        state = await this.#dispatch(state, entry);
+        if (this.#abortable || !isPlain(entry)) {
+          state = await this.#dispatch(state, entry);
+          continue;
+        }
+        // The hot path: a plain task in a run nothing can stop costs one await, like a hand-written loop.
+        const ctx = this.#startPlain(state, entry);
+        let value: unknown;
+        try {
+          value = await entry.task.body(ctx);
+        } catch (thrown) {
+          state = await this.#retryPlain(state, entry, ctx, thrown);
+          continue;
+        }
+        state = this.#transition(state, entry.taskId, entry.task.to, value, 1);
       }
     } catch (error) {
       throw await this.#rollBack(toCanoError(error, "Workflow"));
@@ -207,29 +226,53 @@ export class Run<TResources> {
     }
   }
 
-  #context(state: string, signal: AbortSignal, split: SplitResult | undefined): TaskContext<TResources> {
+  #context(state: string, signal: SignalSource, split: SplitResult | undefined): TaskContext<TResources> {
+    return new DerivedContext(this.#fields, state, split, 1, signal);
+  }
+
+  /** Starts a plain task (see `loop`): its context, and `task_start`. */
+  #startPlain(state: string, { taskId }: PlainTask<TResources>): TaskContext<TResources> {
+    const ctx = this.#context(state, this.#stop, this.#joinInput);
+    this.#joinInput = undefined;
+    this.#resumeCursor = undefined;
     const { clock, workflowId } = this.#scope;
-    const { store, resources } = this.#definition;
-    return { state, store, resources, signal, attempt: 1, workflowId, clock, split };
+    this.#scope.emit?.({ type: "task_start", at: clock.now(), workflowId, state, taskId });
+    return ctx;
+  }
+
+  /** The retry loop of a plain task whose first attempt failed with `thrown`, then its transition. */
+  async #retryPlain(
+    state: string,
+    { taskId, task }: PlainTask<TResources>,
+    ctx: TaskContext<TResources>,
+    thrown: unknown,
+  ): Promise<string> {
+    const target: AttemptTarget<TResources> = { state, taskId, task, attempt: 1 };
+    let value: unknown;
+    try {
+      value = await retryAfter(this.#scope, target, ctx, false, task.body, thrown);
+    } catch (error) {
+      throw this.#failTask(toCanoError(error, `Task "${taskId}"`), state, taskId, target.attempt);
+    }
+    return this.#transition(state, taskId, task.to, value, target.attempt);
   }
 
   #dispatch(state: string, entry: StateEntry<TResources>): Promise<string> {
-    const signal = this.#controller.signal;
     const split = this.#joinInput;
     this.#joinInput = undefined;
     // A total timeout that fired between states fails the next dispatch before its task starts.
-    if (signal.aborted && entry.kind !== "saga")
-      return Promise.reject(this.#fail(signal.reason as CanoError, state, 0));
+    if (this.#stop.aborted && entry.kind !== "saga")
+      return Promise.reject(this.#fail(this.#stop.reason as CanoError, state, 0));
     switch (entry.kind) {
       case "split":
-        return this.#dispatchSplit(state, entry.split, this.#context(state, signal, split));
+        return this.#dispatchSplit(state, entry.split, this.#context(state, this.#stop, split));
       case "saga":
-        this.#sagaSignal ??= new AbortController().signal;
+        this.#sagaSignal ??= new LazySignal();
         return this.#dispatchSaga(state, entry, this.#context(state, this.#sagaSignal, split));
       default: {
         const { taskId, task } = entry;
         const target: AttemptTarget<TResources> = { state, taskId, task, attempt: 0 };
-        return this.#runTask(target, this.#context(state, signal, split), (value) =>
+        return this.#runTask(target, this.#context(state, this.#stop, split), this.#abortable, (value) =>
           this.#transition(state, taskId, task.to, value, target.attempt),
         );
       }
@@ -244,11 +287,11 @@ export class Run<TResources> {
   #runTask<T>(
     target: AttemptTarget<TResources>,
     ctx: TaskContext<TResources>,
+    abortable: boolean,
     then: (value: unknown) => T,
   ): Promise<T> {
     const { clock, workflowId } = this.#scope;
     const { state, taskId, task } = target;
-    const abortable = this.#abortable && ctx.signal === this.#controller.signal;
     this.#scope.emit?.({ type: "task_start", at: clock.now(), workflowId, state, taskId });
     const resumed = this.#resumeCursor?.state === state ? this.#resumeCursor.cursor : undefined;
     this.#resumeCursor = undefined;
@@ -257,7 +300,7 @@ export class Run<TResources> {
     };
     try {
       // An observer of task_start may have stopped the run already.
-      if (abortable) ctx.signal.throwIfAborted();
+      if (abortable && this.#stop.aborted) throw this.#stop.reason;
       const running =
         task.body !== undefined
           ? runAttempts(this.#scope, target, ctx, abortable, task.body)
@@ -333,7 +376,7 @@ export class Run<TResources> {
   ): Promise<string> {
     const { taskId, step } = entry;
     const target: AttemptTarget<TResources> = { state, taskId, task: step.forward, attempt: 0 };
-    const value = await this.#runTask(target, ctx, (result) => result);
+    const value = await this.#runTask(target, ctx, false, (result) => result);
     const attempts = target.attempt;
     const outcome = value as Partial<SagaOutcome<unknown, unknown>> | undefined;
     if (typeof outcome !== "object" || outcome === null || !("next" in outcome)) {
@@ -365,7 +408,7 @@ export class Run<TResources> {
         this.#scope,
         [{ state, taskId, output }],
         this.#definition.sagaSteps,
-        this.#context(state, ctx.signal, undefined),
+        this.#context(state, ctx, undefined),
         undefined,
       );
       const failure = this.#fail(error, state, attempts);
@@ -420,7 +463,7 @@ export class Run<TResources> {
       this.#scope,
       stack,
       this.#definition.sagaSteps,
-      this.#context(error.state ?? "", new AbortController().signal, undefined),
+      this.#context(error.state ?? "", new LazySignal(), undefined),
       budgetMs === undefined ? undefined : clock.now() + budgetMs,
       durable
         ? (entry) =>
@@ -463,7 +506,7 @@ export class Run<TResources> {
    */
   #fail(error: CanoError, state: string, attempt: number, stoppedAtBoundary = false): CanoError {
     const { clock, workflowId, emit } = this.#scope;
-    const stopped = stoppedAtBoundary || error === this.#controller.signal.reason;
+    const stopped = stoppedAtBoundary || (this.#stop.aborted && error === this.#stop.reason);
     if (stopped && error.code === "cancelled")
       emit?.({ type: "cancelled", at: clock.now(), workflowId, state });
     if (stopped && error.code === "workflow_timeout") {
@@ -474,4 +517,16 @@ export class Run<TResources> {
     const path = [...this.#path];
     return withRunContext(error, { state, attempt: structural ? 0 : Math.max(1, attempt), path, workflowId });
   }
+}
+
+/** A state whose task is nothing but a retried body, with no breaker and no attempt timeout. */
+type PlainTask<TResources> = Extract<StateEntry<TResources>, { kind: "single" | "router" }> & {
+  readonly task: { readonly body: (ctx: TaskContext<TResources>) => string | Promise<string> };
+};
+
+/** Whether the entry is a {@link PlainTask}; other entries need the general dispatch. */
+function isPlain<TResources>(entry: StateEntry<TResources>): entry is PlainTask<TResources> {
+  if (entry.kind === "split" || entry.kind === "saga") return false;
+  const { task } = entry;
+  return task.body !== undefined && task.circuitBreaker === undefined && task.attemptTimeoutMs === undefined;
 }

@@ -6,7 +6,7 @@ import { engineError } from "./errors.ts";
  * aborts with a `cancelled` or `workflow_timeout` error; returns the cleanup.
  */
 export function watchRun(
-  controller: AbortController,
+  controller: { abort(reason: unknown): void },
   cancel: AbortSignal | undefined,
   limitMs: number | undefined,
   scope: Pick<RunScope, "clock" | "workflowId">,

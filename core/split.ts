@@ -167,11 +167,7 @@ export function runSplit<TResources>(
       const task = split.tasks[index]!;
       const taskId = split.taskIds[index]!;
       const target: AttemptTarget<TResources> = { state, taskId, task, attempt: 0 };
-      const ctx: TaskContext<TResources> = new DerivedContext(
-        base,
-        base.attempt,
-        new BranchSignal(running, index),
-      );
+      const ctx = DerivedContext.of(base, base.attempt, new BranchSignal(running, index));
       emit?.({ type: "task_start", at: clock.now(), workflowId, state, taskId });
       let settled: Promise<unknown>;
       try {

@@ -131,6 +131,60 @@ describe("stopping a run leaves nothing behind", () => {
   });
 });
 
+describe("the plain-task path (no breaker, no attempt timeout, nothing can stop the run)", () => {
+  it("retries a body that throws synchronously, with fresh attempt numbers and the run's live signal", async () => {
+    const clock = new VirtualClock();
+    const seen: { attempt: number; aborted: boolean; split: unknown }[] = [];
+    const observer = new RecordingObserver();
+    const wf = new Workflow<"a" | "b" | "done">()
+      .withClock(clock)
+      .withObserver(observer)
+      .register("a", task({ to: ["b"], run: () => "b" }))
+      .register(
+        "b",
+        task({
+          to: ["done"],
+          retry: fixed(2, 50),
+          run: ({ attempt, signal, split }) => {
+            seen.push({ attempt, aborted: signal.aborted, split });
+            if (attempt < 3) throw new Error(`flaky ${attempt}`);
+            return "done";
+          },
+        }),
+      )
+      .exit("done");
+    expect(await settle(clock, wf.orchestrate("a"))).toBe("done");
+    expect(seen).toEqual([1, 2, 3].map((attempt) => ({ attempt, aborted: false, split: undefined })));
+    const retries = observer.events.filter((event) => event.type === "retry");
+    expect(retries.map((event) => [event.attempt, event.delayMs])).toEqual([
+      [1, 50],
+      [2, 50],
+    ]);
+    const successes = observer.events.filter((event) => event.type === "task_success");
+    expect(successes.map((event) => [event.state, event.attempts])).toEqual([
+      ["a", 1],
+      ["b", 3],
+    ]);
+  });
+
+  it("fails with the task's error, its attempt count and the path when the retries run out", async () => {
+    const clock = new VirtualClock();
+    const wf = new Workflow<"a" | "done">()
+      .withClock(clock)
+      .register(
+        "a",
+        task({ to: ["done"], retry: fixed(1, 10), run: () => Promise.reject(new Error("down")) }),
+      )
+      .exit("done");
+    const error = await failure(settle(clock, wf.orchestrate("a")));
+    expect(error.code).toBe("retry_exhausted");
+    expect(error.message).toContain("down");
+    expect(error.state).toBe("a");
+    expect(error.attempt).toBe(2);
+    expect(error.path).toEqual(["a"]);
+  });
+});
+
 describe("observers", () => {
   it("isolates an async observer that rejects and reports it once", async () => {
     const report = vi.spyOn(console, "error").mockImplementation(() => {});
