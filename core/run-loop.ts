@@ -24,7 +24,7 @@ import { watchRun } from "./run-watch.ts";
 import type { SagaOutcome } from "./saga.ts";
 import type { SplitConfig, SplitResult } from "./split.ts";
 import { runSplit } from "./split.ts";
-import type { Task, TaskContext } from "./task.ts";
+import type { TaskContext } from "./task.ts";
 
 /** The longest a compensation drain may take by default when a total timeout is set (reference §3.6). */
 const maxDefaultDrainMs = 30_000;
