@@ -43,17 +43,18 @@ function timedAttempt<T, TResources>(
   abortable: boolean,
   body: (ctx: TaskContext<TResources>) => T | Promise<T>,
 ): Promise<T> {
-  const outer = base.signal;
-  if (abortable && outer.aborted) return Promise.reject(outer.reason);
+  // Read only when it can fire: reading the run's signal makes it.
+  const outer = abortable ? base.signal : undefined;
+  if (outer?.aborted) return Promise.reject(outer.reason);
   const attemptSignal = new LazySignal();
   return new Promise<T>((resolve, reject) => {
     const onOuterAbort = () => {
       cancelTimer();
-      attemptSignal.abort(outer.reason);
-      reject(outer.reason);
+      attemptSignal.abort(outer?.reason);
+      reject(outer?.reason);
     };
     const cancelTimer = base.clock.schedule(timeoutMs, () => {
-      if (abortable) outer.removeEventListener("abort", onOuterAbort);
+      outer?.removeEventListener("abort", onOuterAbort);
       const error = engineError(
         "timeout",
         `Task "${target.taskId}": attempt ${target.attempt} exceeded attemptTimeoutMs (${timeoutMs} ms)`,
@@ -62,22 +63,54 @@ function timedAttempt<T, TResources>(
       attemptSignal.abort(error);
       reject(error);
     });
-    if (abortable) outer.addEventListener("abort", onOuterAbort, { once: true });
-    const settle = () => {
-      cancelTimer();
-      if (abortable) outer.removeEventListener("abort", onOuterAbort);
-    };
-    new Promise<T>((run) => run(body(DerivedContext.of(base, target.attempt, attemptSignal)))).then(
+    outer?.addEventListener("abort", onOuterAbort, { once: true });
+    let running: T | Promise<T>;
+    try {
+      running = body(DerivedContext.of(base, target.attempt, attemptSignal));
+    } catch (error) {
+      running = Promise.reject(error);
+    }
+    Promise.resolve(running).then(
       (value) => {
-        settle();
+        cancelTimer();
+        outer?.removeEventListener("abort", onOuterAbort);
         resolve(value);
       },
       (error: unknown) => {
-        settle();
+        cancelTimer();
+        outer?.removeEventListener("abort", onOuterAbort);
         reject(error);
       },
     );
   });
+}
+
+/** One attempt as the task's settings want it: timed, raced (a breaker must see its outcome), or bare. */
+function attempt<T, TResources>(
+  target: AttemptTarget<TResources>,
+  base: TaskContext<TResources>,
+  abortable: boolean,
+  body: (ctx: TaskContext<TResources>) => T | Promise<T>,
+): Promise<T> {
+  const { task, attempt } = target;
+  if (task.attemptTimeoutMs !== undefined)
+    return timedAttempt(target, base, task.attemptTimeoutMs, abortable, body);
+  try {
+    const running = body(contextFor(base, attempt));
+    // Raced so that a probe that ignores its signal still reports a failure to the breaker.
+    return abortable && task.circuitBreaker !== undefined
+      ? raceAbort(running, base.signal)
+      : Promise.resolve(running);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/** Reports that the breaker refused attempt `target.attempt + 1` and returns the `circuit_open` error. */
+function circuitOpen<TResources>(scope: RunScope, target: AttemptTarget<TResources>): CanoError {
+  const { state, taskId, task } = target;
+  scope.emit?.({ type: "circuit_open", at: scope.clock.now(), workflowId: scope.workflowId, state, taskId });
+  return engineError("circuit_open", `Task "${taskId}": ${task.circuitBreaker?.rejectionMessage()}`);
 }
 
 function retryable<TResources>(task: Task<unknown, TResources>, error: CanoError): boolean {
@@ -106,23 +139,27 @@ export function runAttempts<T, TResources>(
   abortable: boolean,
   body: (ctx: TaskContext<TResources>) => T | Promise<T>,
 ): Promise<T> {
-  const { task } = target;
-  if (task.circuitBreaker !== undefined || task.attemptTimeoutMs !== undefined) {
-    return attemptLoop(scope, target, base, abortable, body, 1, undefined);
+  // The first attempt runs without an async frame of its own; the loop takes over after a failure.
+  const breaker = target.task.circuitBreaker;
+  const permit = breaker?.tryAcquire();
+  if (breaker !== undefined && permit === undefined) {
+    target.attempt = 0;
+    return Promise.reject(circuitOpen(scope, target));
   }
-  // The common case (no breaker, no timeout) runs its first attempt without an async frame of its
-  // own; the loop takes over only after a failure.
   target.attempt = 1;
-  const retry = (thrown: unknown) => retryAfter(scope, target, base, abortable, body, thrown);
-  try {
-    return Promise.resolve(body(base)).then(undefined, retry);
-  } catch (thrown) {
-    return retry(thrown);
-  }
+  const retry = (thrown: unknown) => {
+    if (permit !== undefined) breaker?.recordFailure(permit);
+    return retryAfter(scope, target, base, abortable, body, thrown);
+  };
+  if (permit === undefined) return attempt(target, base, abortable, body).then(undefined, retry);
+  return attempt(target, base, abortable, body).then((value) => {
+    breaker?.recordSuccess(permit);
+    return value;
+  }, retry);
 }
 
-/** @internal The retry loop after a first attempt (`target.attempt` 1) failed with `thrown`. */
-export function retryAfter<T, TResources>(
+/** @internal The retry loop after attempt `target.attempt` failed with `thrown`. */
+export async function retryAfter<T, TResources>(
   scope: RunScope,
   target: AttemptTarget<TResources>,
   base: TaskContext<TResources>,
@@ -130,52 +167,21 @@ export function retryAfter<T, TResources>(
   body: (ctx: TaskContext<TResources>) => T | Promise<T>,
   thrown: unknown,
 ): Promise<T> {
-  return attemptLoop(scope, target, base, abortable, body, 1, { thrown });
-}
-
-/** Attempts from `from` on; `failed` is the failure of attempt `from` when it already ran. */
-async function attemptLoop<T, TResources>(
-  scope: RunScope,
-  target: AttemptTarget<TResources>,
-  base: TaskContext<TResources>,
-  abortable: boolean,
-  body: (ctx: TaskContext<TResources>) => T | Promise<T>,
-  from: number,
-  failed: { readonly thrown: unknown } | undefined,
-): Promise<T> {
-  const { task, taskId, state } = target;
-  const breaker = task.circuitBreaker;
-  if (failed !== undefined) await afterFailure(scope, target, base, abortable, from, failed.thrown);
-  // Each call has its own budget: a stepped task runs every step through here.
-  for (let attempt = failed === undefined ? from : from + 1; ; attempt++) {
-    // Never start another attempt for a run that is already over (the caller checked before the first).
-    if (attempt > 1 && abortable && base.signal.aborted) throw base.signal.reason;
-    target.attempt = attempt;
+  const breaker = target.task.circuitBreaker;
+  await afterFailure(scope, target, base, abortable, target.attempt, thrown);
+  for (;;) {
+    // Never start another attempt for a run that is already over.
+    if (abortable && base.signal.aborted) throw base.signal.reason;
     const permit = breaker?.tryAcquire();
-    if (breaker !== undefined && permit === undefined) {
-      target.attempt = attempt - 1;
-      scope.emit?.({
-        type: "circuit_open",
-        at: scope.clock.now(),
-        workflowId: scope.workflowId,
-        state,
-        taskId,
-      });
-      throw engineError("circuit_open", `Task "${taskId}": ${breaker.rejectionMessage()}`);
-    }
+    if (breaker !== undefined && permit === undefined) throw circuitOpen(scope, target);
+    target.attempt++;
     try {
-      const value =
-        task.attemptTimeoutMs !== undefined
-          ? await timedAttempt(target, base, task.attemptTimeoutMs, abortable, body)
-          : abortable && breaker !== undefined
-            ? // Raced here too, so a probe that ignores its signal still reports a failure to the breaker.
-              await raceAbort(body(contextFor(base, attempt)), base.signal)
-            : await body(contextFor(base, attempt));
+      const value = await attempt(target, base, abortable, body);
       if (permit !== undefined) breaker?.recordSuccess(permit);
       return value;
     } catch (thrown) {
       if (permit !== undefined) breaker?.recordFailure(permit);
-      await afterFailure(scope, target, base, abortable, attempt, thrown);
+      await afterFailure(scope, target, base, abortable, target.attempt, thrown);
     }
   }
 }

@@ -27,6 +27,24 @@ export interface BreakerPermit {
   readonly epoch: number;
 }
 
+/** A permit remembers who issued it, until its outcome is recorded (cheaper than a WeakSet of permits). */
+class Permit implements BreakerPermit {
+  readonly epoch: number;
+  #issuer: CircuitBreaker | undefined;
+
+  constructor(epoch: number, issuer: CircuitBreaker) {
+    this.epoch = epoch;
+    this.#issuer = issuer;
+  }
+
+  /** True the first time `issuer` (the breaker that issued it) hands it back; false after, or for another breaker. */
+  static consume(permit: BreakerPermit, issuer: CircuitBreaker): boolean {
+    if (!(permit instanceof Permit) || permit.#issuer !== issuer) return false;
+    permit.#issuer = undefined;
+    return true;
+  }
+}
+
 /** The saved form of a {@link CircuitBreaker}, from `toJSON()`, for {@link CircuitBreaker.from}. */
 export interface CircuitBreakerJson {
   /** Format version; bumped if the shape ever changes. */
@@ -93,8 +111,6 @@ export class CircuitBreaker {
   readonly #options: Required<Omit<CircuitBreakerOptions, "clock">>;
   readonly #clock: Clock;
   readonly #listeners = new Set<(to: CircuitState, from: CircuitState) => void>();
-  // Issued and not yet recorded: makes a second record, or a permit from elsewhere, a no-op.
-  readonly #outstanding = new WeakSet<BreakerPermit>();
   #status: Status = "closed";
   #failures = 0;
   #until = 0;
@@ -120,9 +136,7 @@ export class CircuitBreaker {
       if (this.#inFlight >= this.#options.halfOpenMaxCalls) return undefined;
       this.#inFlight++;
     }
-    const permit: BreakerPermit = { epoch: this.#epoch };
-    this.#outstanding.add(permit);
-    return permit;
+    return new Permit(this.#epoch, this);
   }
 
   /** Records that the permitted call succeeded: resets the failure count, or counts a probe success. */
@@ -212,9 +226,12 @@ export class CircuitBreaker {
     return "circuit breaker closed: accepting calls";
   }
 
-  /** True when `permit` was issued here, is not yet recorded, and belongs to the current epoch. */
+  /**
+   * True when `permit` was issued here, is not yet recorded, and belongs to the current epoch; a
+   * second record, or a permit from elsewhere, is a no-op.
+   */
   #consume(permit: BreakerPermit): boolean {
-    return this.#outstanding.delete(permit) && permit.epoch === this.#epoch;
+    return Permit.consume(permit, this) && permit.epoch === this.#epoch;
   }
 
   #moveTo(status: Status, until = 0): void {
