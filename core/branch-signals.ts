@@ -6,43 +6,61 @@ import type { SignalSource } from "./lazy-signal.ts";
  * Aborting goes through this list (no listener per branch on a shared signal).
  */
 export class BranchSignals {
-  /** The branches started and not settled yet, with their controller once one was asked for. */
-  readonly #running = new Map<number, AbortController | undefined>();
+  /** 1 for each branch started and not settled yet. */
+  readonly #running: Uint8Array;
+  #size = 0;
+  /** The controllers of running branches that asked for their signal. */
+  #controllers: Map<number, AbortController> | undefined;
   /** Why the branches still running were stopped, once they were. */
   #reason: { readonly value: unknown } | undefined;
 
+  constructor(branches: number) {
+    this.#running = new Uint8Array(branches);
+  }
+
+  /** How many branches are running. */
   get size(): number {
-    return this.#running.size;
+    return this.#size;
   }
 
   /** Marks a branch as running. */
   start(index: number): void {
-    this.#running.set(index, undefined);
+    this.#running[index] = 1;
+    this.#size++;
   }
 
   /** Marks a branch as settled; false when it was not running (a late result after the join decided). */
   settle(index: number): boolean {
-    return this.#running.delete(index);
+    if (this.#running[index] !== 1) return false;
+    this.#running[index] = 0;
+    this.#size--;
+    this.#controllers?.delete(index);
+    return true;
   }
 
   /** The branch's signal, made on first use; already aborted when the branch was stopped before asking. */
   signalOf(index: number): AbortSignal {
-    const existing = this.#running.get(index);
+    const existing = this.#controllers?.get(index);
     if (existing !== undefined) return existing.signal;
     const controller = new AbortController();
-    if (this.#running.has(index)) this.#running.set(index, controller);
+    if (this.#running[index] === 1) (this.#controllers ??= new Map()).set(index, controller);
     else if (this.#reason !== undefined) controller.abort(this.#reason.value);
     return controller.signal;
   }
 
   /** Stops every running branch with `reason()` (made only if a branch is running) and returns their indices. */
   stopAll(reason: () => unknown): number[] {
-    const stopped = [...this.#running.keys()];
-    if (stopped.length === 0) return stopped;
+    if (this.#size === 0) return [];
+    const stopped: number[] = [];
+    for (let index = 0; index < this.#running.length; index++)
+      if (this.#running[index] === 1) stopped.push(index);
     const value = reason();
     this.#reason = { value };
-    for (const controller of this.#running.values()) controller?.abort(value);
-    this.#running.clear();
+    const controllers = this.#controllers;
+    this.#running.fill(0);
+    this.#size = 0;
+    this.#controllers = undefined;
+    for (const index of stopped) controllers?.get(index)?.abort(value);
     return stopped;
   }
 }

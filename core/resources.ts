@@ -38,6 +38,13 @@ function participants(resources: object): Array<readonly [string, Resource]> {
   return found;
 }
 
+/** @internal True when some resource has a `setup` or `teardown` to run. */
+export function hasLifecycle(resources: object): boolean {
+  return participants(resources).some(
+    ([, resource]) => resource.setup !== undefined || resource.teardown !== undefined,
+  );
+}
+
 /** True when `value` has a `setup`, `teardown` or `health` method (own or inherited). */
 function isResource(value: unknown): value is Resource {
   if ((typeof value !== "object" && typeof value !== "function") || value === null) return false;

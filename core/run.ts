@@ -3,7 +3,7 @@ import type { WorkflowDefinition } from "./definition.ts";
 import type { CanoError } from "./errors.ts";
 import { toCanoError } from "./errors.ts";
 import type { Observer, RunOutcome, WorkflowEvent } from "./events.ts";
-import { setupResources, teardownResources } from "./resources.ts";
+import { hasLifecycle, setupResources, teardownResources } from "./resources.ts";
 import type { ResumePoint } from "./resume.ts";
 import { Run } from "./run-loop.ts";
 
@@ -70,8 +70,10 @@ export async function executeRun<TResources>(
   let final: string | undefined;
   let failure: CanoError | undefined;
   let setUp = 0;
+  // Resources with nothing to set up or tear down cost no await.
+  const managed = options.resourcesHeld !== true && hasLifecycle(definition.resources as object);
   try {
-    if (options.resourcesHeld !== true) setUp = await setupResources(definition.resources as object);
+    if (managed) setUp = await setupResources(definition.resources as object);
     if (resume !== undefined) {
       emit?.({
         type: "resume",
@@ -90,7 +92,8 @@ export async function executeRun<TResources>(
     if (failure.code === "cancelled") outcome = "cancelled";
     throw failure;
   } finally {
-    for (const error of await teardownResources(definition.resources as object, setUp)) {
+    const errors = managed ? await teardownResources(definition.resources as object, setUp) : [];
+    for (const error of errors) {
       emit?.({ type: "teardown_failed", at: clock.now(), workflowId, error: error.toJSON() });
     }
     emit?.({

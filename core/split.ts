@@ -59,8 +59,6 @@ function joinFailure(state: string, split: SplitConfig<unknown>, result: SplitRe
   );
 }
 
-const byIndex = (a: { index: number }, b: { index: number }) => a.index - b.index;
-
 /**
  * @internal Runs every branch of a split (at most `bulkhead` at once, each under its own retry
  * settings) and resolves with the result once the join decides to proceed (reference §6). A branch
@@ -77,14 +75,16 @@ export function runSplit<TResources>(
   const { clock, workflowId, emit } = scope;
   const total = split.tasks.length;
   const strategy = describeStrategy(split.strategy);
-  const outer = base.signal;
-  const running = new BranchSignals();
-  const successes: { index: number; value: unknown }[] = [];
-  const errors: { index: number; error: CanoErrorJson }[] = [];
+  // Read only when it can fire: reading the run's signal makes it.
+  const outer = abortable ? base.signal : undefined;
+  const running = new BranchSignals(total);
+  /** Per branch: 0 while pending, 1 succeeded (`results` holds its value), 2 failed (its error JSON). */
+  const outcomes = new Uint8Array(total);
+  const results: unknown[] = new Array(total);
+  const tally = { total, successes: 0, failures: 0, timedOut: false };
   const limit = split.bulkhead ?? total;
   let started = 0;
   let decided = false;
-  let timedOut = false;
   emit?.({ type: "split_start", at: clock.now(), workflowId, state, branches: total, strategy });
   const settledEvent = (index: number, outcome: "success" | "failure" | "cancelled", error?: CanoErrorJson) =>
     emit?.({
@@ -101,6 +101,19 @@ export function runSplit<TResources>(
   const cancelRunning = (reason: () => unknown) => {
     for (const index of running.stopAll(reason)) settledEvent(index, "cancelled");
   };
+  /** The branches by outcome, in index order. */
+  const collect = (): SplitResult => {
+    const successes: { index: number; value: unknown }[] = [];
+    const errors: { index: number; error: CanoErrorJson }[] = [];
+    const cancelled: number[] = [];
+    for (let index = 0; index < total; index++) {
+      const outcome = outcomes[index];
+      if (outcome === 1) successes.push({ index, value: results[index] });
+      else if (outcome === 2) errors.push({ index, error: results[index] as CanoErrorJson });
+      else cancelled.push(index);
+    }
+    return { successes, errors, cancelled };
+  };
 
   return new Promise<SplitResult>((resolve, reject) => {
     let cancelTimer: (() => void) | undefined;
@@ -108,43 +121,35 @@ export function runSplit<TResources>(
       if (decided) return;
       decided = true;
       cancelTimer?.();
-      cancelRunning(() => outer.reason);
-      reject(outer.reason);
+      cancelRunning(() => outer?.reason);
+      reject(outer?.reason);
     };
     const finish = (decision: Exclude<JoinDecision, "wait">) => {
       decided = true;
       cancelTimer?.();
-      if (abortable) outer.removeEventListener("abort", onOuterAbort);
-      const done = new Set([...successes, ...errors].map((entry) => entry.index));
-      const cancelled: number[] = [];
-      for (let index = 0; index < total; index++) if (!done.has(index)) cancelled.push(index);
+      outer?.removeEventListener("abort", onOuterAbort);
       cancelRunning(() =>
         engineError("cancelled", `Split "${state}": branch no longer needed (strategy ${strategy})`),
       );
       // Branches never started are cancelled too, without having run.
       for (let index = started; index < total; index++) settledEvent(index, "cancelled");
-      const result: SplitResult = {
-        successes: successes.sort(byIndex),
-        errors: errors.sort(byIndex),
-        cancelled,
-      };
+      const result = collect();
       emit?.({
         type: "join",
         at: clock.now(),
         workflowId,
         state,
         strategy,
-        successes: successes.length,
-        failures: errors.length,
-        cancelled: cancelled.length,
-        timedOut,
+        successes: tally.successes,
+        failures: tally.failures,
+        cancelled: result.cancelled.length,
+        timedOut: tally.timedOut,
         decision,
       });
       if (decision === "proceed") resolve(result);
-      else reject(joinFailure(state, split as SplitConfig<unknown>, result, timedOut));
+      else reject(joinFailure(state, split as SplitConfig<unknown>, result, tally.timedOut));
     };
     const decide = () => {
-      const tally = { total, successes: successes.length, failures: errors.length, timedOut };
       const decision = decideJoin(split.strategy, tally);
       if (decision !== "wait") finish(decision);
     };
@@ -152,11 +157,15 @@ export function runSplit<TResources>(
       if (decided || !running.settle(index)) return;
       if (failed) {
         const error = toCanoError(thrown, `Task "${split.taskIds[index]}"`).toJSON();
-        errors.push({ index, error });
+        outcomes[index] = 2;
+        results[index] = error;
+        tally.failures++;
         settledEvent(index, "failure", error);
       } else {
         // A branch run for its side effects returns undefined; JSON (and so a checkpoint) has null.
-        successes.push({ index, value: value === undefined ? null : value });
+        outcomes[index] = 1;
+        results[index] = value === undefined ? null : value;
+        tally.successes++;
         settledEvent(index, "success");
       }
       decide();
@@ -171,12 +180,15 @@ export function runSplit<TResources>(
       emit?.({ type: "task_start", at: clock.now(), workflowId, state, taskId });
       let settled: Promise<unknown>;
       try {
-        settled = task.execute(ctx, {
-          attempts: (body) => runAttempts(scope, target, ctx, true, body),
-          cursor: undefined,
-          saveCursor: async (cursor) =>
-            assertJson(cursor, `Workflow: the cursor saved by branch "${taskId}"`),
-        });
+        settled =
+          task.body !== undefined
+            ? runAttempts(scope, target, ctx, true, task.body)
+            : task.execute(ctx, {
+                attempts: (body) => runAttempts(scope, target, ctx, true, body),
+                cursor: undefined,
+                saveCursor: async (cursor) =>
+                  assertJson(cursor, `Workflow: the cursor saved by branch "${taskId}"`),
+              });
       } catch (error) {
         settled = Promise.reject(error);
       }
@@ -189,14 +201,14 @@ export function runSplit<TResources>(
       while (!decided && running.size < limit && started < total) start(started++);
     };
 
-    if (abortable) {
+    if (outer !== undefined) {
       if (outer.aborted) return onOuterAbort();
       outer.addEventListener("abort", onOuterAbort, { once: true });
     }
     if (split.timeoutMs !== undefined) {
       cancelTimer = clock.schedule(split.timeoutMs, () => {
         if (decided) return;
-        timedOut = true;
+        tally.timedOut = true;
         decide();
       });
     }
