@@ -5,14 +5,14 @@ import type { RetryPolicy } from "./retry.ts";
 import { checkRetryPolicy, maxAttempts, none, retryDelayMs } from "./retry.ts";
 import { isRetryable } from "./retryable.ts";
 import type { Declared, MaybePromise, Task, TaskContext, TaskOptions, Undeclared } from "./task.ts";
-import { requireFunctions, settings } from "./task.ts";
+import { defineTask, requireFunctions } from "./task.ts";
 
 /** How one item of a batch ended: its output, or the error it failed with after `itemRetry`. */
 export type BatchItemResult<TOutput> =
   | { readonly ok: true; readonly value: TOutput }
   | { readonly ok: false; readonly error: CanoError };
 
-/** The batch-specific settings of a {@link batch} task. */
+/** The batch-specific defineTask of a {@link batch} task. */
 export interface BatchOptions {
   /** How many items are processed at once; an integer ≥ 1. Default 1. */
   readonly concurrency?: number;
@@ -137,12 +137,11 @@ export function batch<TTo extends string, TResources, TItem, TOutput>(
   // Checked now, so a hand-built policy with `retries: NaN` fails when the workflow is built.
   const itemRetry = checkItemRetry(definition.itemRetry ?? none());
   const hooks = { load: definition.load, processItem: definition.processItem, finish: definition.finish };
-  return {
-    ...settings("batch", definition),
+  return defineTask("batch", definition, {
     execute(_ctx, { attempts }) {
       // One jitter source per run of the state, shared by its items.
       const random = definition.random ?? createCryptoRandom();
       return attempts((ctx) => runBatch(hooks, concurrency, itemRetry, random, ctx));
     },
-  };
+  });
 }

@@ -5,7 +5,7 @@ import type { SignalSource } from "./lazy-signal.ts";
  * branches never do, and an AbortController per branch would cost more than the branch itself.
  * Aborting goes through this list (no listener per branch on a shared signal).
  */
-export class BranchSignals {
+export class BranchSignals implements SignalSource {
   /** 1 for each branch started and not settled yet. */
   readonly #running: Uint8Array;
   #size = 0;
@@ -38,7 +38,7 @@ export class BranchSignals {
     return true;
   }
 
-  /** The branch's signal, made on first use; already aborted when the branch was stopped before asking. */
+  /** The signal of branch `index`, made on first use; already aborted when the branch was stopped before asking. */
   signalOf(index: number): AbortSignal {
     const existing = this.#controllers?.get(index);
     if (existing !== undefined) return existing.signal;
@@ -62,20 +62,5 @@ export class BranchSignals {
     this.#controllers = undefined;
     for (const index of stopped) controllers?.get(index)?.abort(value);
     return stopped;
-  }
-}
-
-/** @internal The signal source of one split branch, for a {@link DerivedContext}. */
-export class BranchSignal implements SignalSource {
-  readonly #signals: BranchSignals;
-  readonly #index: number;
-
-  constructor(signals: BranchSignals, index: number) {
-    this.#signals = signals;
-    this.#index = index;
-  }
-
-  get signal(): AbortSignal {
-    return this.#signals.signalOf(this.#index);
   }
 }

@@ -3,9 +3,12 @@ import type { SplitResult } from "./split.ts";
 import type { KeyValueStore } from "./store.ts";
 import type { TaskContext } from "./task.ts";
 
-/** @internal Something that hands out an AbortSignal when asked (and may make it only then). */
+/**
+ * @internal Something that hands out AbortSignals when asked (and may make them only then); `key`
+ * tells a source that serves many contexts (the branches of a split) which one asks.
+ */
 export interface SignalSource {
-  readonly signal: AbortSignal;
+  signalOf(key: number): AbortSignal;
 }
 
 /**
@@ -23,6 +26,10 @@ export class LazySignal implements SignalSource {
       if (this.#reason !== undefined) this.#controller.abort(this.#reason.value);
     }
     return this.#controller.signal;
+  }
+
+  signalOf(): AbortSignal {
+    return this.signal;
   }
 
   /** Whether `abort` was called, without making the signal. */
@@ -64,6 +71,7 @@ export class DerivedContext<TResources> implements TaskContext<TResources> {
   readonly clock: Clock;
   readonly split: SplitResult | undefined;
   readonly #source: SignalSource;
+  readonly #key: number;
 
   constructor(
     run: RunFields<TResources>,
@@ -71,6 +79,7 @@ export class DerivedContext<TResources> implements TaskContext<TResources> {
     split: SplitResult | undefined,
     attempt: number,
     source: SignalSource,
+    key = 0,
   ) {
     this.state = state;
     this.store = run.store;
@@ -80,18 +89,20 @@ export class DerivedContext<TResources> implements TaskContext<TResources> {
     this.clock = run.clock;
     this.split = split;
     this.#source = source;
+    this.#key = key;
   }
 
-  /** The same context for another attempt, or with another signal. */
+  /** The same context for another attempt, with the signal of `source` (default: the base's). */
   static of<TResources>(
     base: TaskContext<TResources>,
     attempt: number,
-    source: SignalSource = base,
+    source: SignalSource = { signalOf: () => base.signal },
+    key = 0,
   ): DerivedContext<TResources> {
-    return new DerivedContext(base, base.state, base.split, attempt, source);
+    return new DerivedContext(base, base.state, base.split, attempt, source, key);
   }
 
   get signal(): AbortSignal {
-    return this.#source.signal;
+    return this.#source.signalOf(this.#key);
   }
 }

@@ -4,7 +4,7 @@ import { failFast, isErrorBudget } from "./error-policy.ts";
 import { CanoError, isCanoError } from "./errors.ts";
 import { none } from "./retry.ts";
 import type { Declared, MaybePromise, Task, TaskContext, TaskOptions, Undeclared } from "./task.ts";
-import { requireFunctions, settings } from "./task.ts";
+import { defineTask, requireFunctions } from "./task.ts";
 
 /** What a poll returns while the condition does not hold yet: poll again after `delayMs`. */
 export interface PollPending {
@@ -125,8 +125,10 @@ export function poll<TTo extends string, TResources>(
   requireFunctions("poll", definition, ["poll"]);
   const { poll: check, onError = failFast() } = definition;
   const policy = checkPolicy(onError);
-  return {
-    ...settings("poll", definition, { retry: none() }),
-    execute: (_ctx, { attempts }) => attempts((ctx) => pollUntilReady(check, policy, ctx)),
-  };
+  return defineTask(
+    "poll",
+    definition,
+    { execute: (_ctx, { attempts }) => attempts((ctx) => pollUntilReady(check, policy, ctx)) },
+    { retry: none() },
+  );
 }

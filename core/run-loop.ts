@@ -1,6 +1,6 @@
 import { raceAbort } from "./abort.ts";
 import type { AttemptTarget, RunScope } from "./attempt.ts";
-import { retryAfter, runAttempts } from "./attempt.ts";
+import { isPlainTask, retryAfter, runAttempts } from "./attempt.ts";
 import type { CheckpointRowKind } from "./checkpoint.ts";
 import type { CompensationEntry } from "./compensation.ts";
 import { compensationFailed, drainCompensations } from "./compensation.ts";
@@ -226,12 +226,17 @@ export class Run<TResources> {
     }
   }
 
+  #sagaSignalSource(): LazySignal {
+    this.#sagaSignal ??= new LazySignal();
+    return this.#sagaSignal;
+  }
+
   #context(state: string, signal: SignalSource, split: SplitResult | undefined): TaskContext<TResources> {
     return new DerivedContext(this.#fields, state, split, 1, signal);
   }
 
   /** Starts a plain task (see `loop`): its context, and `task_start`. */
-  #startPlain(state: string, { taskId }: PlainTask<TResources>): TaskContext<TResources> {
+  #startPlain(state: string, { taskId }: PlainEntry<TResources>): TaskContext<TResources> {
     const ctx = this.#context(state, this.#stop, this.#joinInput);
     this.#joinInput = undefined;
     this.#resumeCursor = undefined;
@@ -243,7 +248,7 @@ export class Run<TResources> {
   /** The retry loop of a plain task whose first attempt failed with `thrown`, then its transition. */
   async #retryPlain(
     state: string,
-    { taskId, task }: PlainTask<TResources>,
+    { taskId, task }: PlainEntry<TResources>,
     ctx: TaskContext<TResources>,
     thrown: unknown,
   ): Promise<string> {
@@ -267,8 +272,7 @@ export class Run<TResources> {
       case "split":
         return this.#dispatchSplit(state, entry.split, this.#context(state, this.#stop, split));
       case "saga":
-        this.#sagaSignal ??= new LazySignal();
-        return this.#dispatchSaga(state, entry, this.#context(state, this.#sagaSignal, split));
+        return this.#dispatchSaga(state, entry, this.#context(state, this.#sagaSignalSource(), split));
       default: {
         const { taskId, task } = entry;
         const target: AttemptTarget<TResources> = { state, taskId, task, attempt: 0 };
@@ -408,7 +412,7 @@ export class Run<TResources> {
         this.#scope,
         [{ state, taskId, output }],
         this.#definition.sagaSteps,
-        this.#context(state, ctx, undefined),
+        this.#context(state, this.#sagaSignalSource(), undefined),
         undefined,
       );
       const failure = this.#fail(error, state, attempts);
@@ -519,14 +523,12 @@ export class Run<TResources> {
   }
 }
 
-/** A state whose task is nothing but a retried body, with no breaker and no attempt timeout. */
-type PlainTask<TResources> = Extract<StateEntry<TResources>, { kind: "single" | "router" }> & {
+/** A state whose task is a {@link isPlainTask plain task} returning the next state. */
+type PlainEntry<TResources> = Extract<StateEntry<TResources>, { kind: "single" | "router" }> & {
   readonly task: { readonly body: (ctx: TaskContext<TResources>) => string | Promise<string> };
 };
 
-/** Whether the entry is a {@link PlainTask}; other entries need the general dispatch. */
-function isPlain<TResources>(entry: StateEntry<TResources>): entry is PlainTask<TResources> {
-  if (entry.kind === "split" || entry.kind === "saga") return false;
-  const { task } = entry;
-  return task.body !== undefined && task.circuitBreaker === undefined && task.attemptTimeoutMs === undefined;
+/** Whether the entry is a {@link PlainEntry}; other entries need the general dispatch. */
+function isPlain<TResources>(entry: StateEntry<TResources>): entry is PlainEntry<TResources> {
+  return entry.kind !== "split" && entry.kind !== "saga" && isPlainTask(entry.task);
 }

@@ -1,5 +1,5 @@
 import type { MaybePromise, Task, TaskContext, TaskOptions } from "./task.ts";
-import { requireFunctions, settings } from "./task.ts";
+import { defineTask, requireFunctions } from "./task.ts";
 
 /** What a saga step's `run` returns: the next state and the JSON output its compensation needs. */
 export interface SagaOutcome<TTo, TOutput> {
@@ -50,10 +50,10 @@ export function saga<TTo extends string, TOutput, TResources>(
 ): SagaStep<TTo, TOutput, TResources> {
   requireFunctions("saga", definition, ["run", "compensate"]);
   const { run, compensate } = definition;
-  const forward: Task<SagaOutcome<TTo, TOutput>, TResources> = {
-    ...settings("saga", { ...definition, to: undefined }),
-    to: undefined,
-    execute: (_ctx, { attempts }) => attempts(run),
-  };
+  const forward: Task<SagaOutcome<TTo, TOutput>, TResources> = defineTask(
+    "saga",
+    { ...definition, to: undefined },
+    { execute: (_ctx, { attempts }) => attempts(run) },
+  );
   return { forward, compensate, to: definition.to, name: definition.name };
 }

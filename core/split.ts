@@ -1,6 +1,6 @@
 import type { AttemptTarget, RunScope } from "./attempt.ts";
-import { runAttempts } from "./attempt.ts";
-import { BranchSignal, BranchSignals } from "./branch-signals.ts";
+import { isPlainTask, retryAfter, runAttempts } from "./attempt.ts";
+import { BranchSignals } from "./branch-signals.ts";
 import type { CanoErrorJson } from "./errors.ts";
 import { engineError, toCanoError } from "./errors.ts";
 import type { JoinDecision, JoinStrategy } from "./join.ts";
@@ -171,31 +171,45 @@ export function runSplit<TResources>(
       decide();
       startMore();
     };
+    /** Runs branch `index`; a plain task's body is called as it is, as lean as `Promise.all`. */
     const start = (index: number) => {
       running.start(index);
       const task = split.tasks[index]!;
       const taskId = split.taskIds[index]!;
-      const target: AttemptTarget<TResources> = { state, taskId, task, attempt: 0 };
-      const ctx = DerivedContext.of(base, base.attempt, new BranchSignal(running, index));
+      const ctx = DerivedContext.of(base, base.attempt, running, index);
       emit?.({ type: "task_start", at: clock.now(), workflowId, state, taskId });
-      let settled: Promise<unknown>;
+      const succeeded = (value: unknown) => onSettled(index, value, undefined, false);
+      const failed = (error: unknown) => onSettled(index, undefined, error, true);
+      if (!isPlainTask(task)) return void executed(task, taskId, ctx).then(succeeded, failed);
+      let first: Promise<unknown>;
       try {
-        settled =
-          task.body !== undefined
-            ? runAttempts(scope, target, ctx, true, task.body)
-            : task.execute(ctx, {
-                attempts: (body) => runAttempts(scope, target, ctx, true, body),
-                cursor: undefined,
-                saveCursor: async (cursor) =>
-                  assertJson(cursor, `Workflow: the cursor saved by branch "${taskId}"`),
-              });
+        first = Promise.resolve(task.body(ctx));
       } catch (error) {
-        settled = Promise.reject(error);
+        first = Promise.reject(error);
       }
-      settled.then(
-        (value) => onSettled(index, value, undefined, false),
-        (error: unknown) => onSettled(index, undefined, error, true),
+      // Retries only after a failure.
+      first.then(succeeded, (thrown: unknown) =>
+        retryAfter(scope, { state, taskId, task, attempt: 1 }, ctx, true, task.body, thrown).then(
+          succeeded,
+          failed,
+        ),
       );
+    };
+    /** Any other task, through its processing model. */
+    const executed = (task: Task<unknown, TResources>, taskId: string, ctx: TaskContext<TResources>) => {
+      const target: AttemptTarget<TResources> = { state, taskId, task, attempt: 0 };
+      try {
+        return task.body !== undefined
+          ? runAttempts(scope, target, ctx, true, task.body)
+          : task.execute(ctx, {
+              attempts: (body) => runAttempts(scope, target, ctx, true, body),
+              cursor: undefined,
+              saveCursor: async (cursor) =>
+                assertJson(cursor, `Workflow: the cursor saved by branch "${taskId}"`),
+            });
+      } catch (error) {
+        return Promise.reject(error);
+      }
     };
     const startMore = () => {
       while (!decided && running.size < limit && started < total) start(started++);

@@ -1,6 +1,6 @@
 import { engineError } from "./errors.ts";
 import type { Declared, MaybePromise, Task, TaskContext, TaskOptions, Undeclared } from "./task.ts";
-import { requireFunctions, settings } from "./task.ts";
+import { defineTask, requireFunctions } from "./task.ts";
 
 /** What one step of a {@link stepped} task decided: go on from a new cursor, or leave for a state. */
 export type StepOutcome<TCursor, TTo extends string> = { readonly more: TCursor } | { readonly done: TTo };
@@ -69,8 +69,7 @@ export function stepped<TTo extends string, TCursor, TResources>(
 ): Task<TTo, TResources> {
   requireFunctions("stepped", definition, ["step"]);
   const { step } = definition;
-  return {
-    ...settings("stepped", definition),
+  return defineTask("stepped", definition, {
     async execute(ctx, { attempts, cursor: resumed, saveCursor }) {
       let cursor = resumed as TCursor | undefined;
       for (;;) {
@@ -87,5 +86,5 @@ export function stepped<TTo extends string, TCursor, TResources>(
         cursor = outcome.more;
       }
     },
-  };
+  });
 }

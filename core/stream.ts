@@ -5,7 +5,7 @@ import { failFast, isErrorBudget } from "./error-policy.ts";
 import { CanoError, describeThrown, engineError } from "./errors.ts";
 import { none } from "./retry.ts";
 import type { MaybePromise, Task, TaskContext, TaskOptions, TaskRuntime } from "./task.ts";
-import { requireFunctions, settings } from "./task.ts";
+import { defineTask, requireFunctions } from "./task.ts";
 
 /** How a {@link stream} groups outputs before `flushWindow`: every `count` items, or every `durationMs`. */
 export type StreamWindow = { readonly count: number } | { readonly durationMs: number };
@@ -391,8 +391,10 @@ export function stream<TTo extends string, TItem, TOutput, TCursor, TResources>(
     policy: checkPolicy(model, definition.onItemError ?? failFast()),
     drainTimeoutMs: checkDrainTimeout(model, definition.drainTimeoutMs ?? defaultDrainTimeoutMs),
   };
-  return {
-    ...settings("stream", { to, attemptTimeoutMs, name }, { retry: none(), cancellation: "cooperative" }),
-    execute: (ctx, runtime) => runStream(definition, streamSettings, ctx, runtime),
-  };
+  return defineTask(
+    "stream",
+    { to, attemptTimeoutMs, name },
+    { execute: (ctx, runtime) => runStream(definition, streamSettings, ctx, runtime) },
+    { retry: none(), cancellation: "cooperative" },
+  );
 }

@@ -123,14 +123,25 @@ export function requireFunctions(kind: TaskKind, definition: object, names: read
   }
 }
 
-/** @internal The validated common settings of a task of `kind`; `defaults` are the model's own. */
-export function settings<TTo>(
+/** @internal What a processing model adds to the common settings: how it runs, and its body if it is nothing more. */
+export interface TaskModel<TTo, TResources> {
+  readonly execute: Task<TTo, TResources>["execute"];
+  readonly body?: Task<TTo, TResources>["body"];
+}
+
+/**
+ * @internal A task of `kind`: its validated common settings, `defaults` being the model's own, and
+ * the model. Every task is built here with the same keys in the same order, so all tasks share one
+ * hidden class and the engine's reads of them stay monomorphic (a spread made one class per task).
+ */
+export function defineTask<TTo, TResources>(
   kind: TaskKind,
   options: TaskOptions<TTo>,
+  model: TaskModel<TTo, TResources>,
   defaults: { readonly retry: RetryPolicy; readonly cancellation?: "race" | "cooperative" } = {
     retry: defaultRetry,
   },
-) {
+): Task<TTo, TResources> {
   const { attemptTimeoutMs } = options;
   if (attemptTimeoutMs !== undefined && !(Number.isFinite(attemptTimeoutMs) && attemptTimeoutMs > 0)) {
     throw new CanoError(
@@ -153,7 +164,9 @@ export function settings<TTo>(
     circuitBreaker: options.circuitBreaker,
     retryIf: options.retryIf,
     cancellation: defaults.cancellation ?? "race",
-  } as const;
+    body: model.body,
+    execute: model.execute,
+  };
 }
 
 /**
@@ -178,7 +191,7 @@ export function task<TTo, TResources>(
 ): Task<TTo, TResources> {
   requireFunctions("task", definition, ["run"]);
   const { run } = definition;
-  return { ...settings("task", definition), body: run, execute: (_ctx, { attempts }) => attempts(run) };
+  return defineTask("task", definition, { body: run, execute: (_ctx, { attempts }) => attempts(run) });
 }
 
 /**
@@ -198,7 +211,7 @@ export function router<TTo extends string, TResources>(
 ): Task<TTo, TResources> {
   requireFunctions("router", definition, ["route"]);
   const { route } = definition;
-  return { ...settings("router", definition), body: route, execute: (_ctx, { attempts }) => attempts(route) };
+  return defineTask("router", definition, { body: route, execute: (_ctx, { attempts }) => attempts(route) });
 }
 
 /** The three phases of a {@link node}. */
@@ -230,8 +243,7 @@ export function node<TTo extends string, TResources, TPrep, TExec>(
 ): Task<TTo, TResources> {
   requireFunctions("node", definition, ["prep", "exec", "post"]);
   const { prep, exec, post } = definition;
-  return {
-    ...settings("node", definition),
+  return defineTask("node", definition, {
     async execute(ctx, { attempts }) {
       const prepared = await prep(ctx);
       // The engine stops waiting when the signal fires; the next phases must not run behind its back.
@@ -240,5 +252,5 @@ export function node<TTo extends string, TResources, TPrep, TExec>(
       ctx.signal.throwIfAborted();
       return post(ctx, result, prepared);
     },
-  };
+  });
 }

@@ -2,7 +2,7 @@ import { checkDelay, shownValue } from "./delay.ts";
 import { CanoError } from "./errors.ts";
 import { none } from "./retry.ts";
 import type { Declared, MaybePromise, Task, TaskContext, TaskOptions, Undeclared } from "./task.ts";
-import { requireFunctions, settings } from "./task.ts";
+import { defineTask, requireFunctions } from "./task.ts";
 
 /**
  * How long a timer waits: a number of milliseconds, `{ delayMs }`, or `{ untilMs }`, an epoch time
@@ -68,16 +68,20 @@ export function timer<TTo extends string, TResources>(
   const { wait, afterWait } = definition;
   // A fixed wait is checked now, so a typo fails when the workflow is built, not when it runs.
   if (typeof wait !== "function") delayOf(wait, 0, "wait");
-  return {
-    ...settings("timer", definition, { retry: none() }),
-    execute: (_ctx, { attempts }) =>
-      attempts(async (ctx) => {
-        const delayMs =
-          typeof wait === "function"
-            ? delayOf(await wait(ctx), ctx.clock.now(), "wait(ctx)")
-            : delayOf(wait, ctx.clock.now(), "wait");
-        if (delayMs > 0) await ctx.clock.sleep(delayMs, ctx.signal);
-        return afterWait(ctx);
-      }),
-  };
+  return defineTask(
+    "timer",
+    definition,
+    {
+      execute: (_ctx, { attempts }) =>
+        attempts(async (ctx) => {
+          const delayMs =
+            typeof wait === "function"
+              ? delayOf(await wait(ctx), ctx.clock.now(), "wait(ctx)")
+              : delayOf(wait, ctx.clock.now(), "wait");
+          if (delayMs > 0) await ctx.clock.sleep(delayMs, ctx.signal);
+          return afterWait(ctx);
+        }),
+    },
+    { retry: none() },
+  );
 }
