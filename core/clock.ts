@@ -42,6 +42,10 @@ export const systemClock: Clock = {
     return sleepOn(systemClock, ms, signal);
   },
   schedule(ms, callback) {
+    if (ms <= maxTimerMs) {
+      const id = setTimeout(callback, ms);
+      return () => clearTimeout(id);
+    }
     // Timers overflow past 2^31 - 1 ms and fire at once: wait in chunks for longer delays.
     let id: ReturnType<typeof setTimeout>;
     const arm = (remaining: number) => {

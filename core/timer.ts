@@ -68,20 +68,19 @@ export function timer<TTo extends string, TResources>(
   const { wait, afterWait } = definition;
   // A fixed wait is checked now, so a typo fails when the workflow is built, not when it runs.
   if (typeof wait !== "function") delayOf(wait, 0, "wait");
+  // Built once per timer rather than on every run of it (and no async frame per parked run).
+  const sleepThenAfterWait = (delayMs: number, ctx: TaskContext<TResources>) =>
+    delayMs > 0 ? ctx.clock.sleep(delayMs, ctx.signal).then(() => afterWait(ctx)) : afterWait(ctx);
+  const body = (ctx: TaskContext<TResources>): MaybePromise<TTo> => {
+    if (typeof wait !== "function") return sleepThenAfterWait(delayOf(wait, ctx.clock.now(), "wait"), ctx);
+    return Promise.resolve(wait(ctx)).then((at) =>
+      sleepThenAfterWait(delayOf(at, ctx.clock.now(), "wait(ctx)"), ctx),
+    );
+  };
   return defineTask(
     "timer",
     definition,
-    {
-      execute: (_ctx, { attempts }) =>
-        attempts(async (ctx) => {
-          const delayMs =
-            typeof wait === "function"
-              ? delayOf(await wait(ctx), ctx.clock.now(), "wait(ctx)")
-              : delayOf(wait, ctx.clock.now(), "wait");
-          if (delayMs > 0) await ctx.clock.sleep(delayMs, ctx.signal);
-          return afterWait(ctx);
-        }),
-    },
+    { body, execute: (_ctx, { attempts }) => attempts(body) },
     { retry: none() },
   );
 }

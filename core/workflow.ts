@@ -66,6 +66,8 @@ export class Workflow<TState extends string, TResources = Record<string, never>>
   #version = 0;
   /** Cached result of the structural checks; cleared by every builder call. */
   #problems: string[] | undefined;
+  /** What runs read, built once after the last builder call rather than per run. */
+  #built: WorkflowDefinition<TResources> | undefined;
 
   constructor(options: WorkflowOptions<TResources> = {}) {
     this.#store = options.store ?? new MemoryStore();
@@ -141,19 +143,19 @@ export class Workflow<TState extends string, TResources = Record<string, never>>
   /** Adds an observer of every run's events (after those added before). */
   withObserver(observer: ObserverLike): this {
     this.#observers.push(typeof observer === "function" ? observer : (event) => observer.observe(event));
-    return this;
+    return this.#changed();
   }
 
   /** Bounds each whole run; a run past it fails with `workflow_timeout`. */
   withTotalTimeout(ms: number): this {
     this.#totalTimeoutMs = positiveMs(ms, "withTotalTimeout");
-    return this;
+    return this.#changed();
   }
 
   /** Budget for rolling back when a total timeout is set. Default: min(total / 2, 30 s). */
   withCompensationTimeout(ms: number): this {
     this.#compensationTimeoutMs = positiveMs(ms, "withCompensationTimeout");
-    return this;
+    return this.#changed();
   }
 
   /**
@@ -162,7 +164,7 @@ export class Workflow<TState extends string, TResources = Record<string, never>>
    */
   withCheckpointStore(store: CheckpointStore): this {
     this.#checkpointStore = store;
-    return this;
+    return this.#changed();
   }
 
   /** The checkpoint store runs are recorded in, if one was attached. */
@@ -185,13 +187,13 @@ export class Workflow<TState extends string, TResources = Record<string, never>>
       );
     }
     this.#version = version;
-    return this;
+    return this.#changed();
   }
 
   /** Replaces the clock used for every delay, timeout and timestamp (e.g. a `VirtualClock` in tests). */
   withClock(clock: Clock): this {
     this.#clock = clock;
-    return this;
+    return this.#changed();
   }
 
   /**
@@ -219,7 +221,16 @@ export class Workflow<TState extends string, TResources = Record<string, never>>
    * Runs the machine from `initial` until it reaches an exit state, and returns that state. Fails
    * with a `CanoError` carrying the failing state, attempt and path.
    */
-  async orchestrate(initial: TState, options: OrchestrateOptions = {}): Promise<TState> {
+  orchestrate(initial: TState, options: OrchestrateOptions = {}): Promise<TState> {
+    // Not `async`: a parked run keeps one frame fewer. Errors are still returned as rejections.
+    try {
+      return this.#orchestrate(initial, options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  #orchestrate(initial: TState, options: OrchestrateOptions): Promise<TState> {
     throwIfProblems(this.#structuralProblems());
     const definition = this.#definition();
     throwIfProblems(initialStateProblems(definition, initial, false));
@@ -231,7 +242,7 @@ export class Workflow<TState extends string, TResources = Record<string, never>>
       );
     }
     const workflowId = explicitId === undefined ? randomId() : workflowIdFor(explicitId, "orchestrate");
-    return (await executeRun(definition, initial, workflowId, options)) as TState;
+    return executeRun(definition, initial, workflowId, options) as Promise<TState>;
   }
 
   /**
@@ -302,6 +313,7 @@ export class Workflow<TState extends string, TResources = Record<string, never>>
 
   #changed(): this {
     this.#problems = undefined;
+    this.#built = undefined;
     return this;
   }
 
@@ -311,7 +323,7 @@ export class Workflow<TState extends string, TResources = Record<string, never>>
   }
 
   #definition(): WorkflowDefinition<TResources> {
-    return {
+    this.#built ??= {
       states: this.#states,
       exits: this.#exits,
       observers: this.#observers,
@@ -329,6 +341,7 @@ export class Workflow<TState extends string, TResources = Record<string, never>>
       learnedEdges: this.#learnedEdges,
       reportObserverError: (observer, error) => this.#reportObserverError(observer, error),
     };
+    return this.#built;
   }
 
   #sagaSteps(): Map<string, SagaStep<string, unknown, TResources>> {
