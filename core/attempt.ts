@@ -27,14 +27,20 @@ export interface AttemptTarget<TResources> {
   attempt: number;
 }
 
-/** @internal A task that is nothing but a retried body: no breaker, no attempt timeout. */
+/** @internal A task that is nothing but a retried body (raced when its run stops): no breaker, no attempt timeout. */
 export type PlainTask<TResources> = Task<unknown, TResources> & {
   readonly body: (ctx: TaskContext<TResources>) => unknown;
 };
 
 /** @internal Whether `task` is a {@link PlainTask}, whose first attempt can be a bare call of its body. */
 export function isPlainTask<TResources>(task: Task<unknown, TResources>): task is PlainTask<TResources> {
-  return task.body !== undefined && task.circuitBreaker === undefined && task.attemptTimeoutMs === undefined;
+  const { body, circuitBreaker, attemptTimeoutMs, cancellation } = task;
+  return (
+    body !== undefined &&
+    circuitBreaker === undefined &&
+    attemptTimeoutMs === undefined &&
+    cancellation === "race"
+  );
 }
 
 /** The context of one attempt: the base itself for the first, a copy with its number after that. */

@@ -1,4 +1,3 @@
-import { raceAbort } from "./abort.ts";
 import type { AttemptTarget, RunScope } from "./attempt.ts";
 import { isPlainTask, retryAfter, runAttempts } from "./attempt.ts";
 import type { CheckpointRowKind } from "./checkpoint.ts";
@@ -48,6 +47,11 @@ export class Run<TResources> {
   #sagaSignal: LazySignal | undefined;
   /** What every task context of the run shares. */
   readonly #fields: RunFields<TResources>;
+  /**
+   * Rejects the raced task in flight (see `#race`). Only one task runs at a time; calling it after
+   * that task settled does nothing.
+   */
+  #rejectRunning: ((reason: unknown) => void) | undefined;
   readonly #path: string[];
   /** Completed saga steps, oldest first. */
   readonly #stack: CompensationEntry[];
@@ -87,7 +91,15 @@ export class Run<TResources> {
 
   async loop(initial: string): Promise<string> {
     const stopWatching = this.#abortable
-      ? watchRun(this.#stop, this.#cancel, this.#definition.totalTimeoutMs, this.#scope)
+      ? watchRun(
+          (reason) => {
+            this.#stop.abort(reason);
+            this.#rejectRunning?.(reason);
+          },
+          this.#cancel,
+          this.#definition.totalTimeoutMs,
+          this.#scope,
+        )
       : () => {};
     try {
       // A run that stopped while rolling back only finishes its rollback.
@@ -118,7 +130,7 @@ export class Run<TResources> {
             0,
           );
         }
-        if (this.#abortable || !isPlain(entry)) {
+        if (!isPlain(entry)) {
           state = await this.#dispatch(state, entry);
           continue;
         }
@@ -126,7 +138,8 @@ export class Run<TResources> {
         const ctx = this.#startPlain(state, entry);
         let value: unknown;
         try {
-          value = await entry.task.body(ctx);
+          const running = entry.task.body(ctx);
+          value = await (this.#abortable ? this.#race(running) : running);
         } catch (thrown) {
           state = await this.#retryPlain(state, entry, ctx, thrown);
           continue;
@@ -237,12 +250,29 @@ export class Run<TResources> {
 
   /** Starts a plain task (see `loop`): its context, and `task_start`. */
   #startPlain(state: string, { taskId }: PlainEntry<TResources>): TaskContext<TResources> {
+    // A total timeout that fired between states fails the state before its task starts.
+    if (this.#stop.aborted) throw this.#fail(this.#stop.reason as CanoError, state, 0);
     const ctx = this.#context(state, this.#stop, this.#joinInput);
     this.#joinInput = undefined;
     this.#resumeCursor = undefined;
     const { clock, workflowId } = this.#scope;
     this.#scope.emit?.({ type: "task_start", at: clock.now(), workflowId, state, taskId });
+    // An observer of task_start may have stopped the run already.
+    if (this.#stop.aborted) throw this.#failTask(this.#stop.reason as CanoError, state, taskId, 0);
     return ctx;
+  }
+
+  /**
+   * Settles like `running`, or rejects with the run's stop reason as soon as the run stops: the
+   * engine stops waiting for a task that ignores its signal. (Cheaper than racing `ctx.signal`: no
+   * AbortSignal, no listener, nothing to remove afterwards.)
+   */
+  #race<T>(running: T | Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      if (this.#stop.aborted) reject(this.#stop.reason);
+      else this.#rejectRunning = reject;
+      Promise.resolve(running).then(resolve, reject);
+    });
   }
 
   /** The retry loop of a plain task whose first attempt failed with `thrown`, then its transition. */
@@ -255,7 +285,8 @@ export class Run<TResources> {
     const target: AttemptTarget<TResources> = { state, taskId, task, attempt: 1 };
     let value: unknown;
     try {
-      value = await retryAfter(this.#scope, target, ctx, false, task.body, thrown);
+      const retried = retryAfter(this.#scope, target, ctx, this.#abortable, task.body, thrown);
+      value = await (this.#abortable ? this.#race(retried) : retried);
     } catch (error) {
       throw this.#failTask(toCanoError(error, `Task "${taskId}"`), state, taskId, target.attempt);
     }
@@ -313,10 +344,7 @@ export class Run<TResources> {
               cursor: resumed,
               saveCursor: (cursor) => this.#saveCursor(state, taskId, cursor),
             });
-      return (abortable && task.cancellation === "race" ? raceAbort(running, ctx.signal) : running).then(
-        then,
-        failed,
-      );
+      return (abortable && task.cancellation === "race" ? this.#race(running) : running).then(then, failed);
     } catch (thrown) {
       return new Promise((settle) => settle(failed(thrown)));
     }

@@ -2,20 +2,18 @@ import type { RunScope } from "./attempt.ts";
 import { engineError } from "./errors.ts";
 
 /**
- * @internal Links the caller's signal and the total timeout to the run's controller, which then
- * aborts with a `cancelled` or `workflow_timeout` error; returns the cleanup.
+ * @internal Links the caller's signal and the total timeout to the run's `abort`, called with a
+ * `cancelled` or `workflow_timeout` error; returns the cleanup.
  */
 export function watchRun(
-  controller: { abort(reason: unknown): void },
+  abort: (reason: unknown) => void,
   cancel: AbortSignal | undefined,
   limitMs: number | undefined,
   scope: Pick<RunScope, "clock" | "workflowId">,
 ): () => void {
   const { clock, workflowId } = scope;
   const onCancel = () =>
-    controller.abort(
-      engineError("cancelled", "Workflow: the run was cancelled", { workflowId, cause: cancel?.reason }),
-    );
+    abort(engineError("cancelled", "Workflow: the run was cancelled", { workflowId, cause: cancel?.reason }));
   cancel?.addEventListener("abort", onCancel, { once: true });
   const startedAt = clock.now();
   const cancelTimer =
@@ -23,7 +21,7 @@ export function watchRun(
       ? undefined
       : clock.schedule(limitMs, () => {
           const elapsedMs = clock.now() - startedAt;
-          controller.abort(
+          abort(
             engineError(
               "workflow_timeout",
               `Workflow: total timeout of ${limitMs} ms exceeded after ${elapsedMs} ms`,
