@@ -328,19 +328,22 @@ describe("randomness and time", () => {
     expect(spy.mock.calls.length).toBe(1);
   });
 
-  it("makes RFC 4122 version 4 ids even without crypto.randomUUID", () => {
-    vi.spyOn(crypto, "randomUUID").mockImplementation(undefined as unknown as typeof crypto.randomUUID);
+  it("makes distinct RFC 4122 version 4 ids from batched getRandomValues, even without crypto.randomUUID", () => {
+    const v4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+    // A plain-http page has no randomUUID; ids must not need it.
     Object.defineProperty(crypto, "randomUUID", { value: undefined, configurable: true });
+    const draws = vi.spyOn(crypto, "getRandomValues");
     try {
-      const ids = new Set(Array.from({ length: 100 }, randomId));
-      expect(ids.size).toBe(100);
-      for (const id of ids)
-        expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      const ids = Array.from({ length: 600 }, randomId);
+      expect(new Set(ids).size).toBe(600);
+      for (const id of ids) expect(id).toMatch(v4);
+      // 256 ids per draw: 600 ids cross at least two refills, and never draw once per id.
+      expect(draws.mock.calls.length).toBeGreaterThanOrEqual(2);
+      expect(draws.mock.calls.length).toBeLessThanOrEqual(3);
     } finally {
       // Restore the real method (the property was shadowed on the instance above).
       Reflect.deleteProperty(crypto, "randomUUID");
     }
-    expect(randomId()).toMatch(/^[0-9a-f-]{36}$/);
   });
 
   it("waits past the 2^31 - 1 ms limit of setTimeout instead of firing at once", () => {
