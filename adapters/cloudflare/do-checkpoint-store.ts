@@ -37,10 +37,13 @@ type StoredRow = { readonly sequence: number; readonly body: string } & Record<s
 export class DurableObjectCheckpointStore implements CheckpointStore {
   readonly #storage: DurableObjectSqlStorageLike;
   readonly #table: string;
+  /** Built once: the hot statement is the same string on every append. */
+  readonly #insert: string;
 
   constructor(storage: DurableObjectSqlStorageLike, options: DurableObjectCheckpointStoreOptions = {}) {
     this.#storage = storage;
     this.#table = sqlIdentifier(options.table ?? "cano_checkpoints", component);
+    this.#insert = `INSERT INTO ${this.#table} (workflow_id, sequence, body) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`;
     this.#sql(
       "creating its table",
       `CREATE TABLE IF NOT EXISTS ${this.#table} (workflow_id TEXT NOT NULL, sequence INTEGER NOT NULL, ` +
@@ -54,8 +57,8 @@ export class DurableObjectCheckpointStore implements CheckpointStore {
     const checked = rowForAppend(workflowId, row, component);
     // `rowsWritten` tells a refused duplicate apart without `RETURNING`, which doubled the cost.
     const written = this.#write(
-      `appending row ${checked.sequence} of run "${workflowId}"`,
-      `INSERT INTO ${this.#table} (workflow_id, sequence, body) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
+      () => `appending row ${checked.sequence} of run "${workflowId}"`,
+      this.#insert,
       workflowId,
       checked.sequence,
       JSON.stringify(checked),
@@ -108,11 +111,14 @@ export class DurableObjectCheckpointStore implements CheckpointStore {
     query: string,
     ...bindings: (string | number)[]
   ): TRow[] {
-    return this.#run(doing, () => this.#storage.sql.exec<TRow>(query, ...bindings).toArray());
+    return this.#run(
+      () => doing,
+      () => this.#storage.sql.exec<TRow>(query, ...bindings).toArray(),
+    );
   }
 
-  /** Runs a write and returns how many rows it wrote. */
-  #write(doing: string, query: string, ...bindings: (string | number)[]): number {
+  /** Runs a write and returns how many rows it wrote; `doing` names it in the error, if there is one. */
+  #write(doing: () => string, query: string, ...bindings: (string | number)[]): number {
     return this.#run(doing, () => {
       const cursor = this.#storage.sql.exec(query, ...bindings);
       cursor.toArray();
@@ -120,11 +126,11 @@ export class DurableObjectCheckpointStore implements CheckpointStore {
     });
   }
 
-  #run<T>(doing: string, statement: () => T): T {
+  #run<T>(doing: () => string, statement: () => T): T {
     try {
       return statement();
     } catch (error) {
-      throw new CanoError("checkpoint_store", `${component}: ${doing} failed: ${describeThrown(error)}`, {
+      throw new CanoError("checkpoint_store", `${component}: ${doing()} failed: ${describeThrown(error)}`, {
         cause: error,
       });
     }
