@@ -43,8 +43,10 @@ export class BranchSignals implements SignalSource {
     const existing = this.#controllers?.get(index);
     if (existing !== undefined) return existing.signal;
     const controller = new AbortController();
-    if (this.#running[index] === 1) (this.#controllers ??= new Map()).set(index, controller);
-    else if (this.#reason !== undefined) controller.abort(this.#reason.value);
+    if (this.#running[index] === 1) {
+      this.#controllers ??= new Map();
+      this.#controllers.set(index, controller);
+    } else if (this.#reason !== undefined) controller.abort(this.#reason.value);
     return controller.signal;
   }
 
