@@ -32,8 +32,9 @@ describe("run host: requests about a run that does not exist", () => {
     expect(await client.status()).toBeUndefined();
     expect(await client.details()).toBeUndefined();
     expect(await client.idle()).toBeUndefined();
-    for (const request of [client.events(), client.cancel(), client.resume()]) {
-      const error = await rejection(request);
+    // One at a time: a request made before the previous one is awaited could reject unhandled.
+    for (const request of [() => client.events(), () => client.cancel(), () => client.resume()]) {
+      const error = await rejection(request());
       expect(isRunHostRequestError(error) && [error.status, error.code]).toEqual([404, "unknown_run"]);
     }
     expect(await inHost(stub, (host: RunHostObject) => host.alarm())).toBeUndefined();
