@@ -45,7 +45,9 @@ export function isPlainTask<TResources>(task: Task<unknown, TResources>): task i
 
 /** The context of one attempt: the base itself for the first, a copy with its number after that. */
 function contextFor<TResources>(base: TaskContext<TResources>, attempt: number): TaskContext<TResources> {
-  return attempt === base.attempt ? base : DerivedContext.of(base, attempt);
+  if (attempt === base.attempt) return base;
+  const { state, store, resources, signal, workflowId, clock, split } = base;
+  return { state, store, resources, signal, attempt, workflowId, clock, split };
 }
 
 /**

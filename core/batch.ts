@@ -12,7 +12,7 @@ export type BatchItemResult<TOutput> =
   | { readonly ok: true; readonly value: TOutput }
   | { readonly ok: false; readonly error: CanoError };
 
-/** The batch-specific defineTask of a {@link batch} task. */
+/** The batch-specific settings of a {@link batch} task. */
 export interface BatchOptions {
   /** How many items are processed at once; an integer ≥ 1. Default 1. */
   readonly concurrency?: number;

@@ -59,8 +59,10 @@ export interface RunFields<TResources> {
 }
 
 /**
- * @internal A task context whose `signal` comes from a source, read on demand. A class, so the
- * getter lives on the prototype and making one stays cheap.
+ * @internal The context of a split branch or of a timed attempt: its `signal` comes from a source
+ * and is made only when read, since an AbortController per branch or per attempt would cost more
+ * than the task itself. A class, so the getter lives on the prototype and making one stays cheap;
+ * the price is that a spread copy has no `signal` (documented on {@link TaskContext.signal}).
  */
 export class DerivedContext<TResources> implements TaskContext<TResources> {
   readonly state: string;
@@ -92,11 +94,11 @@ export class DerivedContext<TResources> implements TaskContext<TResources> {
     this.#key = key;
   }
 
-  /** The same context for another attempt, with the signal of `source` (default: the base's). */
+  /** The same context for another attempt, with the signal of `source`. */
   static of<TResources>(
     base: TaskContext<TResources>,
     attempt: number,
-    source: SignalSource = { signalOf: () => base.signal },
+    source: SignalSource,
     key = 0,
   ): DerivedContext<TResources> {
     return new DerivedContext(base, base.state, base.split, attempt, source, key);

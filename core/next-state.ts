@@ -17,6 +17,8 @@ export function checkNextState<TResources>(
       `Workflow: state "${state}" returned ${next === undefined ? "undefined" : describeThrown(next)}, expected the name of the next state (a string)`,
     );
   }
+  // Declared targets exist: every run starts with the structural checks, and states are never removed.
+  if (declared?.includes(next)) return undefined;
   if (!states.has(next) && !exits.has(next)) {
     const known = [...states.keys(), ...exits];
     return engineError(
@@ -24,7 +26,7 @@ export function checkNextState<TResources>(
       `Workflow: state "${state}" returned "${next}", which is neither registered nor an exit state.${didYouMean(next, known)}`,
     );
   }
-  if (declared !== undefined && !declared.includes(next)) {
+  if (declared !== undefined) {
     return engineError(
       "workflow",
       `Workflow: state "${state}" returned "${next}", which is not among its declared targets (${declared.map((s) => `"${s}"`).join(", ")})`,

@@ -102,6 +102,9 @@ export class Run<TResources> {
         )
       : () => {};
     try {
+      // The first state starts a microtask later, never inside `orchestrate()` itself: a caller that
+      // cancels right after starting a run stops it before its first state (reference §3.4).
+      await Promise.resolve();
       // A run that stopped while rolling back only finishes its rollback.
       if (this.#rollingBack !== undefined) throw this.#rollingBack;
       let state = initial;
@@ -138,7 +141,8 @@ export class Run<TResources> {
         const ctx = this.#startPlain(state, entry);
         let value: unknown;
         try {
-          const running = entry.task.body(ctx);
+          const { body } = entry.task;
+          const running = body(ctx);
           value = await (this.#abortable ? this.#race(running) : running);
         } catch (thrown) {
           state = await this.#retryPlain(state, entry, ctx, thrown);
@@ -244,8 +248,14 @@ export class Run<TResources> {
     return this.#sagaSignal;
   }
 
+  /**
+   * A task's context: a plain object, so a spread copy keeps `signal` like every other field. The
+   * run's signal is made by the first context that needs it (a run that never reaches a task, or
+   * only runs splits, never makes one).
+   */
   #context(state: string, signal: SignalSource, split: SplitResult | undefined): TaskContext<TResources> {
-    return new DerivedContext(this.#fields, state, split, 1, signal);
+    const { store, resources, workflowId, clock } = this.#fields;
+    return { state, store, resources, signal: signal.signalOf(0), attempt: 1, workflowId, clock, split };
   }
 
   /** Starts a plain task (see `loop`): its context, and `task_start`. */
@@ -301,7 +311,12 @@ export class Run<TResources> {
       return Promise.reject(this.#fail(this.#stop.reason as CanoError, state, 0));
     switch (entry.kind) {
       case "split":
-        return this.#dispatchSplit(state, entry.split, this.#context(state, this.#stop, split));
+        // The split's own context is only the base of its branches': it need not make the run's signal.
+        return this.#dispatchSplit(
+          state,
+          entry.split,
+          new DerivedContext(this.#fields, state, split, 1, this.#stop),
+        );
       case "saga":
         return this.#dispatchSaga(state, entry, this.#context(state, this.#sagaSignalSource(), split));
       default: {

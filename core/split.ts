@@ -7,6 +7,7 @@ import type { JoinDecision, JoinStrategy } from "./join.ts";
 import { decideJoin, describeStrategy } from "./join.ts";
 import { assertJson } from "./json.ts";
 import { DerivedContext } from "./lazy-signal.ts";
+import { maxAttempts } from "./retry.ts";
 import type { Task, TaskContext } from "./task.ts";
 
 /** How each branch of a split ended; the join state's task receives it as `ctx.split`. */
@@ -181,19 +182,22 @@ export function runSplit<TResources>(
       const succeeded = (value: unknown) => onSettled(index, value, undefined, false);
       const failed = (error: unknown) => onSettled(index, undefined, error, true);
       if (!isPlainTask(task)) return void executed(task, taskId, ctx).then(succeeded, failed);
+      const { body } = task;
       let first: Promise<unknown>;
       try {
-        first = Promise.resolve(task.body(ctx));
+        first = Promise.resolve(body(ctx));
       } catch (error) {
         first = Promise.reject(error);
       }
-      // Retries only after a failure.
-      first.then(succeeded, (thrown: unknown) =>
-        retryAfter(scope, { state, taskId, task, attempt: 1 }, ctx, true, task.body, thrown).then(
-          succeeded,
-          failed,
-        ),
-      );
+      // The retry loop only after a failure; a failure with no retry to make settles as fast as a success.
+      first.then(succeeded, (thrown: unknown) => {
+        if (maxAttempts(task.retry) === 1) failed(thrown);
+        else
+          retryAfter(scope, { state, taskId, task, attempt: 1 }, ctx, true, body, thrown).then(
+            succeeded,
+            failed,
+          );
+      });
     };
     /** Any other task, through its processing model. */
     const executed = (task: Task<unknown, TResources>, taskId: string, ctx: TaskContext<TResources>) => {

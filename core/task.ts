@@ -17,6 +17,8 @@ export interface TaskContext<TResources = unknown> {
   /**
    * Fires on run cancellation, attempt timeout, total timeout, and for split branches that lost.
    * Pass it to `fetch` and friends; the engine stops waiting for the task when it fires anyway.
+   * In a split branch and in a task with `attemptTimeoutMs` it is made when first read (a getter):
+   * a copy made with `{ ...ctx }` there has none, so copy it by name (`{ ...ctx, signal: ctx.signal }`).
    */
   readonly signal: AbortSignal;
   /** 1-based attempt number within the retry loop. */

@@ -167,6 +167,71 @@ describe("the plain-task path (no breaker, no attempt timeout, nothing can stop 
     ]);
   });
 
+  it("never starts the first state inside orchestrate(): a cancel right after it stops the run first", async () => {
+    const ran: string[] = [];
+    const observer = new RecordingObserver();
+    const wf = new Workflow<"a" | "done">()
+      .withObserver(observer)
+      .register(
+        "a",
+        task({
+          to: ["done"],
+          run: () => {
+            ran.push("a");
+            return "done";
+          },
+        }),
+      )
+      .exit("done");
+    const controller = new AbortController();
+    const outcome = failure(wf.orchestrate("a", { signal: controller.signal }));
+    expect(ran).toEqual([]);
+    controller.abort();
+    const error = await outcome;
+    expect(error.code).toBe("cancelled");
+    expect(error.path).toEqual([]);
+    expect(ran).toEqual([]);
+    expect(observer.events.map((event) => event.type)).toEqual(["run_start", "cancelled", "run_end"]);
+    // Unobserved runs take another path through the engine; they start no sooner.
+    const quiet = new Workflow<"a" | "done">()
+      .register(
+        "a",
+        task({
+          to: ["done"],
+          run: () => {
+            ran.push("quiet");
+            return "done";
+          },
+        }),
+      )
+      .exit("done");
+    const run = quiet.orchestrate("a");
+    expect(ran).toEqual([]);
+    expect(await run).toBe("done");
+    expect(ran).toEqual(["quiet"]);
+  });
+
+  it("hands tasks a context whose copies keep the signal", async () => {
+    const copies: Record<string, unknown>[] = [];
+    const wf = new Workflow<"a" | "done">()
+      .register(
+        "a",
+        task({
+          to: ["done"],
+          run: (ctx) => {
+            copies.push({ ...ctx });
+            return "done";
+          },
+        }),
+      )
+      .exit("done");
+    await wf.orchestrate("a");
+    expect(Object.keys(copies[0]!)).toEqual(
+      expect.arrayContaining(["state", "store", "resources", "signal", "attempt", "workflowId", "clock"]),
+    );
+    expect(copies[0]!.signal).toBeInstanceOf(AbortSignal);
+  });
+
   it("fails with the task's error, its attempt count and the path when the retries run out", async () => {
     const clock = new VirtualClock();
     const wf = new Workflow<"a" | "done">()

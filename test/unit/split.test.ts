@@ -468,6 +468,29 @@ describe("split robustness", () => {
     ]);
   });
 
+  it("settles a branch that throws at once with no retry before a sibling that succeeds at once", async () => {
+    const clock = new VirtualClock();
+    const broken = task({
+      retry: none(),
+      run: (): number => {
+        throw new Error("bad input");
+      },
+    });
+    const { wf, seen, recorder } = splitWorkflow(clock, [broken, task({ run: () => 1 })], {
+      strategy: any(),
+      joinState: "merge",
+    });
+    await expect(settle(clock, wf.orchestrate("fanout"))).resolves.toBe("done");
+    expect(seen.split?.errors.map(({ index, error }) => [index, error.message])).toEqual([
+      [0, expect.stringContaining("bad input")],
+    ]);
+    expect(seen.split?.cancelled).toEqual([]);
+    expect(recorder.ofType("branch_settled").map((e) => [e.index, e.outcome])).toEqual([
+      [0, "failure"],
+      [1, "success"],
+    ]);
+  });
+
   it("gives each branch its own signal, so many branches do not pile listeners on one", async () => {
     const clock = new VirtualClock();
     const signals = new Set<AbortSignal>();
