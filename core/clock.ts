@@ -35,6 +35,17 @@ export function sleepOn(clock: Pick<Clock, "schedule">, ms: number, signal?: Abo
 /** The longest delay `setTimeout` honours in every runtime. */
 const maxTimerMs = 2 ** 31 - 1;
 
+/** `setTimeout` for any delay: timers overflow past 2^31 - 1 ms and fire at once, so longer waits go in chunks. */
+function scheduleInChunks(ms: number, callback: () => void): CancelTimer {
+  let id: ReturnType<typeof setTimeout>;
+  const arm = (remaining: number) => {
+    const chunk = Math.min(Math.max(0, remaining), maxTimerMs);
+    id = setTimeout(() => (remaining > maxTimerMs ? arm(remaining - maxTimerMs) : callback()), chunk);
+  };
+  arm(ms);
+  return () => clearTimeout(id);
+}
+
 /** The real clock: `Date.now()` and `setTimeout`. The default everywhere. */
 export const systemClock: Clock = {
   now: () => Date.now(),
@@ -42,17 +53,9 @@ export const systemClock: Clock = {
     return sleepOn(systemClock, ms, signal);
   },
   schedule(ms, callback) {
-    if (ms <= maxTimerMs) {
-      const id = setTimeout(callback, ms);
-      return () => clearTimeout(id);
-    }
-    // Timers overflow past 2^31 - 1 ms and fire at once: wait in chunks for longer delays.
-    let id: ReturnType<typeof setTimeout>;
-    const arm = (remaining: number) => {
-      const chunk = Math.min(Math.max(0, remaining), maxTimerMs);
-      id = setTimeout(() => (remaining > maxTimerMs ? arm(remaining - maxTimerMs) : callback()), chunk);
-    };
-    arm(ms);
+    // Kept apart from the chunked path, whose closures would otherwise be set up for every timer.
+    if (!(ms <= maxTimerMs)) return scheduleInChunks(ms, callback);
+    const id = setTimeout(callback, ms);
     return () => clearTimeout(id);
   },
 };
