@@ -146,3 +146,18 @@ export function compensationFailed(original: CanoError, compensationErrors: read
     workflowId: original.workflowId,
   });
 }
+
+/** The longest a compensation drain may take by default when a total timeout is set (reference §3.6). */
+const maxDefaultDrainMs = 30_000;
+
+/**
+ * @internal How long a rollback may take: with a total timeout, `compensationTimeoutMs` or else
+ * min(total / 2, 30 s); without a total timeout, unbounded.
+ */
+export function rollbackBudgetMs(
+  totalTimeoutMs: number | undefined,
+  compensationTimeoutMs: number | undefined,
+): number | undefined {
+  if (totalTimeoutMs === undefined) return undefined;
+  return compensationTimeoutMs ?? Math.min(totalTimeoutMs / 2, maxDefaultDrainMs);
+}

@@ -1,3 +1,4 @@
+import { isPlainTask } from "./attempt.ts";
 import type { CheckpointStore } from "./checkpoint.ts";
 import type { Clock } from "./clock.ts";
 import type { Observer } from "./events.ts";
@@ -5,7 +6,7 @@ import type { Random } from "./random.ts";
 import type { SagaStep } from "./saga.ts";
 import type { SplitConfig } from "./split.ts";
 import type { KeyValueStore } from "./store.ts";
-import type { Task } from "./task.ts";
+import type { Task, TaskContext } from "./task.ts";
 
 /**
  * @internal How a state is executed. Routers write no checkpoint row; a split writes one; a saga
@@ -55,4 +56,14 @@ export interface WorkflowDefinition<TResources> {
   readonly learnedEdges: Map<string, Set<string>>;
   /** Reports an observer that threw; each observer is reported once. */
   readonly reportObserverError: (observer: Observer, error: unknown) => void;
+}
+
+/** @internal A state whose task is a {@link isPlainTask plain task} returning the next state. */
+export type PlainEntry<TResources> = Extract<StateEntry<TResources>, { kind: "single" | "router" }> & {
+  readonly task: { readonly body: (ctx: TaskContext<TResources>) => string | Promise<string> };
+};
+
+/** @internal Whether the entry is a {@link PlainEntry}: the run loop's one-await path takes it. */
+export function isPlainEntry<TResources>(entry: StateEntry<TResources>): entry is PlainEntry<TResources> {
+  return entry.kind !== "split" && entry.kind !== "saga" && isPlainTask(entry.task);
 }

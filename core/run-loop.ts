@@ -1,10 +1,10 @@
 import type { AttemptTarget, RunScope } from "./attempt.ts";
-import { isPlainTask, retryAfter, runAttempts } from "./attempt.ts";
+import { retryAfter, runAttempts } from "./attempt.ts";
 import type { CheckpointRowKind } from "./checkpoint.ts";
 import type { CompensationEntry } from "./compensation.ts";
-import { compensationFailed, drainCompensations } from "./compensation.ts";
-import type { StateEntry, WorkflowDefinition } from "./definition.ts";
-import { taskIdOf } from "./definition.ts";
+import { compensationFailed, drainCompensations, rollbackBudgetMs } from "./compensation.ts";
+import type { PlainEntry, StateEntry, WorkflowDefinition } from "./definition.ts";
+import { isPlainEntry, taskIdOf } from "./definition.ts";
 import {
   CanoError,
   contextOf,
@@ -19,14 +19,12 @@ import type { RunFields, SignalSource } from "./lazy-signal.ts";
 import { DerivedContext, LazySignal } from "./lazy-signal.ts";
 import { checkNextState, learnEdge } from "./next-state.ts";
 import type { ResumePoint } from "./resume.ts";
+import { RunLog } from "./run-log.ts";
 import { watchRun } from "./run-watch.ts";
 import type { SagaOutcome } from "./saga.ts";
 import type { SplitConfig, SplitResult } from "./split.ts";
 import { runSplit } from "./split.ts";
 import type { TaskContext } from "./task.ts";
-
-/** The longest a compensation drain may take by default when a total timeout is set (reference §3.6). */
-const maxDefaultDrainMs = 30_000;
 
 /**
  * @internal The FSM loop of one run (reference §3.4): cancellation at state boundaries, a checkpoint
@@ -43,8 +41,8 @@ export class Run<TResources> {
   readonly #stop = new LazySignal();
   /** False when neither a caller's signal nor a total timeout can stop the run: nothing is raced. */
   readonly #abortable: boolean;
-  /** The signal saga steps get: never aborted, since they are never interrupted. */
-  #sagaSignal: LazySignal | undefined;
+  /** The signal saga steps get: never aborted, since they are never interrupted (made only if read). */
+  readonly #sagaSignal = new LazySignal();
   /** What every task context of the run shares. */
   readonly #fields: RunFields<TResources>;
   /**
@@ -59,13 +57,9 @@ export class Run<TResources> {
   #joinInput: SplitResult | undefined;
   /** The cursor the next dispatch of the resumed state starts from. */
   #resumeCursor: { readonly state: string; readonly cursor: unknown } | undefined;
-  #sequence: number;
-  /** Set once the loop has returned or thrown: late work of an abandoned task must not write rows. */
-  #closed = false;
+  readonly #log: RunLog;
   /** The error whose rollback a resumed run finishes (it re-runs no state). */
   readonly #rollingBack: CanoError | undefined;
-  /** Set until the resumed run writes its first state row, which records where it resumed from. */
-  #resumedFrom: number | undefined;
 
   constructor(
     definition: WorkflowDefinition<TResources>,
@@ -84,8 +78,7 @@ export class Run<TResources> {
     this.#joinInput = resume?.joinInput;
     this.#resumeCursor =
       resume?.cursor === undefined ? undefined : { state: resume.state, cursor: resume.cursor };
-    this.#sequence = resume === undefined ? 0 : resume.lastSequence + 1;
-    this.#resumedFrom = resume?.lastSequence;
+    this.#log = new RunLog(definition.durability, scope, resume);
     this.#rollingBack = resume?.rollback;
   }
 
@@ -123,7 +116,7 @@ export class Run<TResources> {
           await this.#checkpoint(state, "state", taskIdOf(entry), this.#joinInput);
         }
         if (this.#definition.exits.has(state)) {
-          if (durable) await this.#clearLog();
+          if (durable) await this.#log.clear();
           return state;
         }
         if (entry === undefined) {
@@ -133,7 +126,7 @@ export class Run<TResources> {
             0,
           );
         }
-        if (!isPlain(entry)) {
+        if (!isPlainEntry(entry)) {
           state = await this.#dispatch(state, entry);
           continue;
         }
@@ -153,57 +146,19 @@ export class Run<TResources> {
     } catch (error) {
       throw await this.#rollBack(toCanoError(error, "Workflow"));
     } finally {
-      this.#closed = true;
+      this.#log.close();
       stopWatching();
     }
   }
 
   /** Appends one checkpoint row when a store is attached; a failed append fails the run. */
   async #checkpoint(state: string, kind: CheckpointRowKind, taskId: string, output?: unknown): Promise<void> {
-    const durability = this.#definition.durability;
-    if (durability === undefined) return;
-    const { clock, workflowId } = this.#scope;
-    if (this.#closed) {
-      throw engineError(
-        "workflow",
-        `Checkpoint: run "${workflowId}" has ended; the late ${kind} row of "${state}" was not written`,
-      );
-    }
-    const sequence = this.#sequence;
-    const resumedFrom = kind === "state" ? this.#resumedFrom : undefined;
+    this.#log.throwIfClosed(state, kind);
     try {
-      if (output !== undefined)
-        assertJson(output, `Checkpoint: the ${kind} row of state "${state}" (run "${workflowId}")`);
+      await this.#log.append(state, kind, taskId, output);
     } catch (error) {
       throw this.#fail(toCanoError(error, "Checkpoint"), state, 0);
     }
-    try {
-      await durability.store.append(workflowId, {
-        sequence,
-        state,
-        taskId,
-        kind,
-        ...(output === undefined ? {} : { output }),
-        version: durability.version,
-        at: clock.now(),
-        ...(durability.name === undefined ? {} : { workflow: durability.name }),
-        ...(resumedFrom === undefined ? {} : { resumedFrom }),
-      });
-    } catch (error) {
-      const cause = toCanoError(error, "CheckpointStore.append");
-      throw this.#fail(
-        engineError(
-          "checkpoint_store",
-          `Checkpoint: appending row ${sequence} (${kind}) of run "${workflowId}" failed: ${describeThrown(cause)}`,
-          { cause, workflowId, sequence },
-        ),
-        state,
-        0,
-      );
-    }
-    this.#sequence = sequence + 1;
-    if (resumedFrom !== undefined) this.#resumedFrom = undefined;
-    this.#scope.emit?.({ type: "checkpoint", at: clock.now(), workflowId, state, sequence, kind });
   }
 
   /**
@@ -223,29 +178,6 @@ export class Run<TResources> {
     } catch (error) {
       return toCanoError(error, "Checkpoint");
     }
-  }
-
-  /** Best-effort: a run that finished must not fail because its log could not be removed. */
-  async #clearLog(): Promise<void> {
-    const durability = this.#definition.durability;
-    if (durability === undefined) return;
-    const { clock, workflowId } = this.#scope;
-    try {
-      await durability.store.clear(workflowId);
-    } catch (error) {
-      const cause = toCanoError(error, "CheckpointStore.clear");
-      this.#scope.emit?.({
-        type: "checkpoint_clear_failed",
-        at: clock.now(),
-        workflowId,
-        error: cause.toJSON(),
-      });
-    }
-  }
-
-  #sagaSignalSource(): LazySignal {
-    this.#sagaSignal ??= new LazySignal();
-    return this.#sagaSignal;
   }
 
   /**
@@ -318,7 +250,7 @@ export class Run<TResources> {
           new DerivedContext(this.#fields, state, split, 1, this.#stop),
         );
       case "saga":
-        return this.#dispatchSaga(state, entry, this.#context(state, this.#sagaSignalSource(), split));
+        return this.#dispatchSaga(state, entry, this.#context(state, this.#sagaSignal, split));
       default: {
         const { taskId, task } = entry;
         const target: AttemptTarget<TResources> = { state, taskId, task, attempt: 0 };
@@ -445,9 +377,9 @@ export class Run<TResources> {
       const invalid = toCanoError(thrown, "Saga");
       const error = engineError(
         "configuration",
-        `${invalid.message} (it would have been row ${this.#sequence})`,
+        `${invalid.message} (it would have been row ${this.#log.nextSequence})`,
         {
-          sequence: this.#sequence,
+          sequence: this.#log.nextSequence,
           details: invalid.details,
         },
       );
@@ -455,14 +387,14 @@ export class Run<TResources> {
         this.#scope,
         [{ state, taskId, output }],
         this.#definition.sagaSteps,
-        this.#context(state, this.#sagaSignalSource(), undefined),
+        this.#context(state, this.#sagaSignal, undefined),
         undefined,
       );
       const failure = this.#fail(error, state, attempts);
       throw errors.length === 0 ? failure : compensationFailed(failure, errors);
     }
     const durable = this.#definition.durability !== undefined;
-    this.#stack.push({ state, taskId, output, ...(durable ? { sequence: this.#sequence } : {}) });
+    this.#stack.push({ state, taskId, output, ...(durable ? { sequence: this.#log.nextSequence } : {}) });
     await this.#checkpoint(state, "completion", taskId, output);
     return this.#transition(state, taskId, step.to, outcome.next, attempts);
   }
@@ -479,7 +411,7 @@ export class Run<TResources> {
   async #rollBack(error: CanoError): Promise<CanoError> {
     if (this.#stack.length === 0) {
       // A resumed rollback whose steps were all undone before the stop still owes the clear.
-      if (this.#rollingBack !== undefined) await this.#clearLog();
+      if (this.#rollingBack !== undefined) await this.#log.clear();
       return error;
     }
     const { clock, workflowId } = this.#scope;
@@ -500,11 +432,10 @@ export class Run<TResources> {
         );
       }
     }
-    const totalMs = this.#definition.totalTimeoutMs;
-    const budgetMs =
-      totalMs === undefined
-        ? undefined
-        : (this.#definition.compensationTimeoutMs ?? Math.min(totalMs / 2, maxDefaultDrainMs));
+    const budgetMs = rollbackBudgetMs(
+      this.#definition.totalTimeoutMs,
+      this.#definition.compensationTimeoutMs,
+    );
     const stack = this.#stack.splice(0);
     const errors = await drainCompensations(
       this.#scope,
@@ -519,7 +450,7 @@ export class Run<TResources> {
     );
     if (errors.length > 0) return compensationFailed(error, errors);
     // Keep the log when a step's inline compensation already failed.
-    if (error.code !== "compensation_failed") await this.#clearLog();
+    if (error.code !== "compensation_failed") await this.#log.clear();
     return error;
   }
 
@@ -564,14 +495,4 @@ export class Run<TResources> {
     const path = [...this.#path];
     return withRunContext(error, { state, attempt: structural ? 0 : Math.max(1, attempt), path, workflowId });
   }
-}
-
-/** A state whose task is a {@link isPlainTask plain task} returning the next state. */
-type PlainEntry<TResources> = Extract<StateEntry<TResources>, { kind: "single" | "router" }> & {
-  readonly task: { readonly body: (ctx: TaskContext<TResources>) => string | Promise<string> };
-};
-
-/** Whether the entry is a {@link PlainEntry}; other entries need the general dispatch. */
-function isPlain<TResources>(entry: StateEntry<TResources>): entry is PlainEntry<TResources> {
-  return entry.kind !== "split" && entry.kind !== "saga" && isPlainTask(entry.task);
 }
